@@ -1,0 +1,7 @@
+// Registration hooks: each native source file adds its functions to the module's exports.
+#pragma once
+#include <napi.h>
+
+void RegisterThreads(Napi::Env env, Napi::Object exports);  // threadpool.cpp: setNumThreads, getNumThreads
+void RegisterGemm(Napi::Env env, Napi::Object exports);     // gemm.cpp: gemm, gemmInfo, setGemmImpl
+void RegisterKernels(Napi::Env env, Napi::Object exports);  // kernels.cpp: elementwise, row ops, adamw

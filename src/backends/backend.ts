@@ -1,0 +1,103 @@
+// The Backend interface: typed-array buffers and the kernels every backend implements. Never sees a Tensor.
+//
+// Conventions shared by every kernel:
+// - Buffers are Float32Array (both backends) or Float64Array (cpu-js only, for finite-difference checks).
+// - Unless a kernel takes strides, its buffers are contiguous row-major and start at index 0.
+// - Callers (src/ops) validate every size, offset and index before calling; kernels do not re-check.
+// - "out" buffers are fully written unless the kernel says it accumulates (+=).
+
+export type DType = 'float32' | 'float64';
+export type Buf = Float32Array | Float64Array;
+
+/** out = f(x) elementwise. `affine`: alpha*x + beta. `pow`: x^alpha. */
+export type UnaryOp =
+  | 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'square'
+  | 'gelu' | 'silu' | 'affine' | 'pow';
+
+/** out = f(a, b) elementwise. `geluGrad`/`siluGrad`/`reluGrad`: b * f'(a) (a is the forward input). */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'geluGrad' | 'siluGrad' | 'reluGrad';
+
+export const UNARY_OPS: readonly UnaryOp[] = [
+  'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'abs', 'square', 'gelu', 'silu', 'affine', 'pow',
+];
+export const BINARY_OPS: readonly BinaryOp[] = [
+  'add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'geluGrad', 'siluGrad', 'reluGrad',
+];
+
+/** Batched row-major GEMM: for each b < batch, C_b = alpha * op(A_b) @ op(B_b) + beta * C_b.
+ *  op(A) is (M, K): A is stored (M, K) with row stride lda, or (K, M) when transA. Likewise op(B) is (K, N).
+ *  A_b starts at aOffset + b * aBatchStride (a batch stride of 0 broadcasts one matrix over the batch).
+ *  When beta == 0, C is not read (NaNs in C do not propagate). */
+export interface GemmArgs {
+  transA: boolean; transB: boolean;
+  M: number; N: number; K: number;
+  alpha: number; beta: number;
+  batch: number;
+  a: Buf; aOffset: number; lda: number; aBatchStride: number;
+  b: Buf; bOffset: number; ldb: number; bBatchStride: number;
+  c: Buf; cOffset: number; ldc: number; cBatchStride: number;
+}
+
+export interface Backend {
+  readonly name: 'cpu-js' | 'cpu-native';
+  supports(dtype: DType): boolean;
+  alloc(dtype: DType, n: number): Buf;
+
+  /** dst[dstOffset + sum(i_k * dstStrides_k)] = src[srcOffset + sum(i_k * srcStrides_k)] over every index of shape. */
+  copyStrided(src: Buf, srcOffset: number, srcStrides: readonly number[],
+    dst: Buf, dstOffset: number, dstStrides: readonly number[], shape: readonly number[]): void;
+  fill(out: Buf, value: number): void;
+
+  unary(op: UnaryOp, x: Buf, out: Buf, n: number, alpha: number, beta: number): void;
+  /** Broadcasting binary op: a and b are read through strides (0 on broadcast dims) into contiguous out of shape.
+   *  out may alias a or b only when that input is contiguous with the full shape. */
+  binary(op: BinaryOp, a: Buf, aOffset: number, aStrides: readonly number[],
+    b: Buf, bOffset: number, bStrides: readonly number[], out: Buf, shape: readonly number[]): void;
+  /** Sums contiguous x of shape over the dims where keep[d] is false; out is contiguous with those dims of size 1. */
+  sumReduce(x: Buf, shape: readonly number[], keep: readonly boolean[], out: Buf): void;
+  /** Sum of squares of x[0..n). Accumulates in float64. */
+  sumSquares(x: Buf, n: number): number;
+
+  gemm(args: GemmArgs): void;
+
+  /** Row softmax over (rows, cols). causalT > 0 masks, in row r, the columns c > (r % causalT) + cols - causalT
+   *  (a query at position r % causalT sees keys up to its own position; the key axis may be longer, as with
+   *  a KV cache). Masked entries of out are exactly 0. */
+  softmax(x: Buf, out: Buf, rows: number, cols: number, causalT: number): void;
+  /** dx = y * (g - sum(g * y)) per row. */
+  softmaxBackward(y: Buf, g: Buf, dx: Buf, rows: number, cols: number): void;
+
+  /** Per row: lse = logsumexp(logits); loss = lse - logits[target]; rows whose target == ignoreIndex get
+   *  loss 0. Writes losses (rows) and lse (rows). */
+  crossEntropy(logits: Buf, targets: Int32Array, rows: number, V: number, ignoreIndex: number,
+    losses: Buf, lse: Buf): void;
+  /** dlogits = (softmax(logits) - onehot(target)) * scale[row] ; 0 for ignored rows. */
+  crossEntropyBackward(logits: Buf, lse: Buf, targets: Int32Array, rows: number, V: number, ignoreIndex: number,
+    scale: Buf, dlogits: Buf): void;
+
+  /** y = (x - mean) * rstd * w + b over rows of C; writes mean and rstd (rows). b may be null. */
+  layerNorm(x: Buf, w: Buf, b: Buf | null, rows: number, C: number, eps: number, y: Buf, mean: Buf, rstd: Buf): void;
+  /** Writes dx (if non-null); accumulates (+=) dw and db when non-null. */
+  layerNormBackward(x: Buf, w: Buf, mean: Buf, rstd: Buf, gy: Buf, rows: number, C: number,
+    dx: Buf | null, dw: Buf | null, db: Buf | null): void;
+  /** y = x * rstd * w, rstd = 1/sqrt(mean(x^2) + eps). */
+  rmsNorm(x: Buf, w: Buf, rows: number, C: number, eps: number, y: Buf, rstd: Buf): void;
+  rmsNormBackward(x: Buf, w: Buf, rstd: Buf, gy: Buf, rows: number, C: number, dx: Buf | null, dw: Buf | null): void;
+
+  /** Rotary embedding on x of shape (outer, T, hs), contiguous. cos/sin are (T, hs/2).
+   *  halfSplit: HF rotate-half layout, pairs (i, i + hs/2). Otherwise interleaved pairs (2i, 2i+1).
+   *  inverse rotates by -theta (the backward). */
+  rope(x: Buf, cos: Buf, sin: Buf, outer: number, T: number, hs: number, halfSplit: boolean, inverse: boolean,
+    out: Buf): void;
+
+  /** out[i, :] = weight[ids[i], :] for i < n; rows of C. */
+  embedding(weight: Buf, ids: Int32Array, n: number, C: number, out: Buf): void;
+  /** dweight[ids[i], :] += g[i, :]. */
+  embeddingBackward(ids: Int32Array, g: Buf, n: number, C: number, dweight: Buf): void;
+
+  /** In-place torch AdamW step on n elements; step is the 1-based step count after increment.
+   *  p -= lr*wd*p; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
+   *  p -= lr * (m / (1-b1^step)) / (sqrt(v / (1-b2^step)) + eps). */
+  adamw(p: Buf, g: Buf, m: Buf, v: Buf, n: number, lr: number, beta1: number, beta2: number, eps: number,
+    weightDecay: number, step: number): void;
+}
