@@ -82,6 +82,7 @@ export interface Backend {
     dx: Buf | null, dw: Buf | null, db: Buf | null): void;
   /** y = x * rstd * w, rstd = 1/sqrt(mean(x^2) + eps). */
   rmsNorm(x: Buf, w: Buf, rows: number, C: number, eps: number, y: Buf, rstd: Buf): void;
+  /** Writes dx (if non-null); accumulates (+=) dw when non-null. */
   rmsNormBackward(x: Buf, w: Buf, rstd: Buf, gy: Buf, rows: number, C: number, dx: Buf | null, dw: Buf | null): void;
 
   /** Rotary embedding on x of shape (outer, T, hs), contiguous. cos/sin are (T, hs/2).

@@ -1,0 +1,38 @@
+// Backend registry: picks cpu-native when the addon built (unless LISA_BACKEND says otherwise), else cpu-js.
+import type { Backend } from './backend.js';
+import { cpuJs } from './cpu-js/index.js';
+import { loadNativeBackend, nativeUnavailableReason } from './cpu-native.js';
+import { BackendError } from '../util/errors.js';
+
+export type BackendName = 'cpu-js' | 'cpu-native';
+export type { Backend } from './backend.js';
+
+export function getBackend(name: BackendName): Backend {
+  if (name === 'cpu-js') return cpuJs;
+  if (name === 'cpu-native') {
+    const native = loadNativeBackend();
+    if (!native) throw new BackendError(`cpu-native backend unavailable: ${nativeUnavailableReason()}`);
+    return native;
+  }
+  throw new BackendError(`unknown backend '${String(name)}' (expected 'cpu-js' or 'cpu-native')`);
+}
+
+export function nativeAvailable(): boolean {
+  return loadNativeBackend() !== null;
+}
+
+let current: Backend | null = null;
+
+/** The backend new tensors use: LISA_BACKEND if set, else cpu-native when available, else cpu-js. */
+export function defaultBackend(): Backend {
+  if (!current) {
+    const env = process.env.LISA_BACKEND as BackendName | undefined;
+    current = env ? getBackend(env) : (loadNativeBackend() ?? cpuJs);
+  }
+  return current;
+}
+
+export function setDefaultBackend(name: BackendName): Backend {
+  current = getBackend(name);
+  return current;
+}

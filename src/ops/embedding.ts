@@ -1,0 +1,30 @@
+// embedding: gathers rows of a (V, C) weight by token id; the gradient scatter-adds back into the rows.
+import type { Tensor } from '../tensor/tensor.js';
+import { record } from '../autograd/tape.js';
+import { checkShape, numel, fmtShape } from '../util/shape.js';
+import { ShapeError } from '../util/errors.js';
+import { checkIndices, checkRank, checkTensor } from './validate.js';
+import { dense, emptyLike, release } from './alloc.js';
+
+/** weight (V, C), ids of the given shape -> (...shape, C). */
+export function embedding(weight: Tensor, ids: Int32Array, shape: readonly number[]): Tensor {
+  checkTensor('embedding', 'weight', weight);
+  checkRank('embedding', 'weight', weight, 2);
+  checkShape('embedding', [...shape], 'ids shape');
+  const n = numel(shape);
+  const [V, C] = weight.shape;
+  checkIndices('embedding', 'ids', ids, n, V);
+  const wd = dense(weight);
+  const out = emptyLike(weight, [...shape, C]);
+  weight.backend.embedding(wd.buf, ids, n, C, out.buf);
+  release(wd, weight);
+  // d embedding: dW[ids[i]] += g[i]
+  return record(out, 'embedding', [weight], (g) => {
+    if (g.size !== n * C) throw new ShapeError(`embedding backward: gradient ${fmtShape(g.shape)} does not match ids ${fmtShape(shape)}`);
+    const gd = dense(g);
+    const gw = emptyLike(weight);
+    weight.backend.embeddingBackward(ids, gd.buf, n, C, gw.buf);
+    release(gd, g);
+    return [gw];
+  });
+}

@@ -1,0 +1,58 @@
+// sum and mean over dims (keepdim optional), and sumTo: the reduction that undoes broadcasting.
+import type { Tensor } from '../tensor/tensor.js';
+import { record } from '../autograd/tape.js';
+import { ShapeError } from '../util/errors.js';
+import { fmtShape, normDim } from '../util/shape.js';
+import { checkTensor } from './validate.js';
+import { dense, emptyLike, release } from './alloc.js';
+import { expand, reshape } from './view.js';
+import { scale } from './unary.js';
+
+function reduceDims(op: string, x: Tensor, dims: number | readonly number[] | undefined): boolean[] {
+  const keep = new Array<boolean>(x.rank).fill(dims === undefined ? false : true);
+  if (dims !== undefined) {
+    for (const d of typeof dims === 'number' ? [dims] : dims) keep[normDim(op, d, x.rank)] = false;
+  }
+  return keep;
+}
+
+/** Sum over dims (all dims when omitted). */
+export function sum(x: Tensor, dims?: number | readonly number[], keepdim = false): Tensor {
+  checkTensor('sum', 'x', x);
+  const keep = reduceDims('sum', x, dims);
+  const keptShape = x.shape.map((d, i) => (keep[i] ? d : 1));
+  const xd = dense(x);
+  const out = emptyLike(x, keptShape);
+  x.backend.sumReduce(xd.buf, x.shape, keep, out.buf);
+  release(xd, x);
+  let result = out;
+  if (!keepdim) {
+    result = reshape(out, x.shape.filter((_, i) => keep[i]));
+    out.dispose();
+  }
+  // d sum: broadcast g back to x's shape
+  return record(result, 'sum', [x], (g) => [expand(reshape(g, keptShape), x.shape)]);
+}
+
+/** Mean over dims (all dims when omitted). */
+export function mean(x: Tensor, dims?: number | readonly number[], keepdim = false): Tensor {
+  const keep = reduceDims('mean', checkTensor('mean', 'x', x), dims);
+  const count = x.shape.reduce((n, d, i) => (keep[i] ? n : n * d), 1);
+  return scale(sum(x, dims, keepdim), 1 / count);
+}
+
+/** Sums g down to shape (the inverse of broadcasting shape up to g.shape). Not recorded: used by backwards. */
+export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
+  const lead = g.rank - shape.length;
+  if (lead < 0) throw new ShapeError(`sumTo: cannot reduce ${fmtShape(g.shape)} to ${fmtShape(shape)}`);
+  const keep = g.shape.map((d, i) => i >= lead && shape[i - lead] === d);
+  for (let i = lead; i < g.rank; i++) {
+    if (!keep[i] && shape[i - lead] !== 1) throw new ShapeError(`sumTo: cannot reduce ${fmtShape(g.shape)} to ${fmtShape(shape)}`);
+  }
+  const gd = dense(g);
+  const out = emptyLike(g, shape);
+  g.backend.sumReduce(gd.buf, g.shape, keep, out.buf);
+  release(gd, g);
+  return out;
+}

@@ -1,0 +1,98 @@
+// Elementwise unary ops (exp, log, sqrt, rsqrt, tanh, sigmoid, relu, square, pow, scale/affine, neg) and
+// the activations GELU (tanh form, GPT-2's gelu_new) and SiLU.
+import type { UnaryOp } from '../backends/backend.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { record } from '../autograd/tape.js';
+import { checkNumber, checkTensor } from './validate.js';
+import { dense, emptyLike, release } from './alloc.js';
+import { mul, binaryKernel } from './binary.js';
+
+function run(op: UnaryOp, x: Tensor, alpha = 0, beta = 0): Tensor {
+  const xd = dense(x);
+  const out = emptyLike(x);
+  x.backend.unary(op, xd.buf, out.buf, x.size, alpha, beta);
+  release(xd, x);
+  return out;
+}
+
+function unaryOp(op: UnaryOp, x: Tensor, backward: (g: Tensor, y: Tensor) => Tensor, alpha = 0, beta = 0): Tensor {
+  checkTensor(op, 'x', x);
+  const y = run(op, x, alpha, beta);
+  return record(y, op, [x], (g) => [backward(g, y)]);
+}
+
+/** alpha * x + beta. */
+export function affine(x: Tensor, alpha: number, beta: number): Tensor {
+  checkNumber('affine', 'alpha', alpha);
+  checkNumber('affine', 'beta', beta);
+  // d affine: alpha * g
+  return unaryOp('affine', x, (g) => run('affine', g, alpha, 0), alpha, beta);
+}
+export const scale = (x: Tensor, s: number): Tensor => affine(x, s, 0);
+export const addScalar = (x: Tensor, c: number): Tensor => affine(x, 1, c);
+// d neg: -g
+export const neg = (x: Tensor): Tensor => unaryOp('neg', x, (g) => run('neg', g));
+// d exp: g * y
+export const exp = (x: Tensor): Tensor => unaryOp('exp', x, (g, y) => mul(g, y));
+// d log: g / x
+export const log = (x: Tensor): Tensor => unaryOp('log', x, (g) => binaryKernel('div', g, x));
+// d sqrt: g * 0.5 / y
+export const sqrt = (x: Tensor): Tensor => unaryOp('sqrt', x, (g, y) => {
+  const q = binaryKernel('div', g, y);
+  const r = run('affine', q, 0.5, 0);
+  q.dispose();
+  return r;
+});
+// d rsqrt: g * (-0.5) * y^3
+export const rsqrt = (x: Tensor): Tensor => unaryOp('rsqrt', x, (g, y) => {
+  const y3 = run('pow', y, 3);
+  const gy3 = binaryKernel('mul', g, y3);
+  const r = run('affine', gy3, -0.5, 0);
+  y3.dispose();
+  gy3.dispose();
+  return r;
+});
+// d tanh: g * (1 - y^2)
+export const tanh = (x: Tensor): Tensor => unaryOp('tanh', x, (g, y) => {
+  const y2 = run('square', y);
+  const d = run('affine', y2, -1, 1);
+  const r = binaryKernel('mul', g, d);
+  y2.dispose();
+  d.dispose();
+  return r;
+});
+// d sigmoid: g * y * (1 - y)
+export const sigmoid = (x: Tensor): Tensor => unaryOp('sigmoid', x, (g, y) => {
+  const oneMinus = run('affine', y, -1, 1);
+  const d = binaryKernel('mul', y, oneMinus);
+  const r = binaryKernel('mul', g, d);
+  oneMinus.dispose();
+  d.dispose();
+  return r;
+});
+// d relu: g * (x > 0)
+export const relu = (x: Tensor): Tensor => unaryOp('relu', x, (g) => binaryKernel('reluGrad', x, g));
+// d square: 2 x g
+export const square = (x: Tensor): Tensor => unaryOp('square', x, (g) => {
+  const gx = binaryKernel('mul', g, x);
+  const r = run('affine', gx, 2, 0);
+  gx.dispose();
+  return r;
+});
+/** x ** p for a constant exponent p. */
+export function pow(x: Tensor, p: number): Tensor {
+  checkNumber('pow', 'p', p);
+  // d pow: g * p * x^(p-1)
+  return unaryOp('pow', x, (g) => {
+    const xp = run('pow', x, p - 1);
+    const gxp = binaryKernel('mul', g, xp);
+    const r = run('affine', gxp, p, 0);
+    xp.dispose();
+    gxp.dispose();
+    return r;
+  }, p);
+}
+// d gelu (tanh form): g * gelu'(x), fused in the geluGrad kernel
+export const gelu = (x: Tensor): Tensor => unaryOp('gelu', x, (g) => binaryKernel('geluGrad', x, g));
+// d silu: g * s * (1 + x (1 - s)), fused in the siluGrad kernel
+export const silu = (x: Tensor): Tensor => unaryOp('silu', x, (g) => binaryKernel('siluGrad', x, g));

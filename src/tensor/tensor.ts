@@ -1,0 +1,183 @@
+// Tensor: a strided view over a reference-counted Storage, with autograd fields. Parameter: a named leaf.
+import type { Backend, Buf, DType } from '../backends/backend.js';
+import { defaultBackend } from '../backends/index.js';
+import { DisposedError, ArgumentError } from '../util/errors.js';
+import { contiguousStrides, numel, fmtShape, type Shape } from '../util/shape.js';
+import { trackAlloc, trackFree, trackRecategorize, type MemoryCategory } from './memory.js';
+import { trackInScope, untrack } from './scope.js';
+
+export const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8 };
+
+/** A buffer and its accounting. Freed when the last tensor viewing it is disposed. */
+export class Storage {
+  buf: Buf | null;
+  readonly bytes: number;
+  refs = 0;
+  constructor(buf: Buf, public category: MemoryCategory) {
+    this.buf = buf;
+    this.bytes = buf.byteLength;
+    trackAlloc(category, this.bytes);
+  }
+  release(): void {
+    if (--this.refs === 0 && this.buf) {
+      trackFree(this.category, this.bytes);
+      this.buf = null;
+    }
+  }
+  recategorize(to: MemoryCategory): void {
+    if (this.buf && to !== this.category) trackRecategorize(this.category, to, this.bytes);
+    this.category = to;
+  }
+}
+
+/** A recorded op: its inputs and a backward that maps the output gradient to input gradients. */
+export interface GradNode {
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  /** needs[i] says whether input i needs a gradient; entries for inputs that do not may be null. */
+  backward(grad: Tensor, needs: readonly boolean[]): (Tensor | null)[];
+}
+
+export interface TensorInit {
+  storage: Storage;
+  shape: Shape;
+  strides?: readonly number[];
+  offset?: number;
+  dtype: DType;
+  backend: Backend;
+}
+
+export class Tensor {
+  readonly isTensor = true;
+  readonly storage: Storage;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+  readonly dtype: DType;
+  readonly backend: Backend;
+  requiresGrad = false;
+  grad: Tensor | null = null;
+  node: GradNode | null = null;
+  name: string | undefined;
+  private disposed = false;
+
+  constructor(init: TensorInit) {
+    this.storage = init.storage;
+    this.shape = Object.freeze([...init.shape]);
+    this.strides = Object.freeze(init.strides ? [...init.strides] : contiguousStrides(init.shape));
+    this.offset = init.offset ?? 0;
+    this.dtype = init.dtype;
+    this.backend = init.backend;
+    this.storage.refs++;
+    trackInScope(this);
+  }
+
+  /** A new contiguous tensor; its storage is zero-filled. */
+  static empty(shape: Shape, opts: { dtype?: DType; backend?: Backend; category?: MemoryCategory } = {}): Tensor {
+    const backend = opts.backend ?? defaultBackend();
+    const dtype = opts.dtype ?? 'float32';
+    const buf = backend.alloc(dtype, numel(shape));
+    return new Tensor({ storage: new Storage(buf, opts.category ?? 'activations'), shape, dtype, backend });
+  }
+
+  get rank(): number { return this.shape.length; }
+  get size(): number { return numel(this.shape); }
+  get isDisposed(): boolean { return this.disposed; }
+  get bytes(): number { return this.size * BYTES_PER_ELEMENT[this.dtype]; }
+
+  /** The underlying buffer (for kernels). Throws if disposed. */
+  get buf(): Buf {
+    const b = this.storage.buf;
+    if (this.disposed || !b) throw new DisposedError(`tensor ${this.describe()} was used after it was disposed`);
+    return b;
+  }
+
+  isContiguous(): boolean {
+    let s = 1;
+    for (let i = this.shape.length - 1; i >= 0; i--) {
+      if (this.shape[i] !== 1 && this.strides[i] !== s) return false;
+      s *= this.shape[i];
+    }
+    return true;
+  }
+
+  /** True when the tensor is contiguous, starts at 0 and covers its whole storage (kernels take such buffers). */
+  isDense(): boolean {
+    return this.offset === 0 && this.isContiguous() && this.size * BYTES_PER_ELEMENT[this.dtype] === this.storage.bytes;
+  }
+
+  describe(): string {
+    return `${this.name ? `'${this.name}' ` : ''}${fmtShape(this.shape)} ${this.dtype}`;
+  }
+
+  /** Values in row-major order, as a new plain array. */
+  toArray(): number[] {
+    const buf = this.buf;
+    if (this.isContiguous()) return Array.from(buf.subarray(this.offset, this.offset + this.size));
+    const out = this.backend.alloc(this.dtype, this.size);
+    this.backend.copyStrided(buf, this.offset, this.strides, out, 0, contiguousStrides(this.shape), this.shape);
+    return Array.from(out);
+  }
+
+  /** Values as a typed array copy (Float32Array for float32). */
+  toTypedArray(): Buf {
+    const buf = this.buf;
+    const out = this.backend.alloc(this.dtype, this.size);
+    this.backend.copyStrided(buf, this.offset, this.strides, out, 0, contiguousStrides(this.shape), this.shape);
+    return out;
+  }
+
+  item(): number {
+    if (this.size !== 1) throw new ArgumentError(`item(): tensor ${this.describe()} has ${this.size} elements, expected 1`);
+    return this.buf[this.offset];
+  }
+
+  /** Frees this view; the storage goes when its last view does. Safe to call twice. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.node = null;
+    untrack(this);
+    this.storage.release();
+  }
+
+  /** Keeps this tensor beyond the enclosing scopes; it then lives until dispose(). */
+  keep(): this {
+    untrack(this);
+    return this;
+  }
+}
+
+/** A trainable (or frozen) leaf tensor with a name. Its storage counts as weights; its grad as gradients. */
+export class Parameter extends Tensor {
+  constructor(name: string, storage: Storage, shape: Shape, dtype: DType, backend: Backend, requiresGrad = true) {
+    super({ storage, shape, dtype, backend });
+    this.name = name;
+    this.requiresGrad = requiresGrad;
+    storage.recategorize('weights');
+    untrack(this);
+  }
+
+  static fromData(name: string, data: Buf, shape: Shape, opts: { backend?: Backend; requiresGrad?: boolean } = {}): Parameter {
+    const backend = opts.backend ?? defaultBackend();
+    const dtype: DType = data instanceof Float64Array ? 'float64' : 'float32';
+    if (data.length !== numel(shape)) {
+      throw new ArgumentError(`Parameter '${name}': data has ${data.length} elements, shape ${fmtShape(shape)} needs ${numel(shape)}`);
+    }
+    const buf = backend.alloc(dtype, data.length);
+    buf.set(data);
+    return new Parameter(name, new Storage(buf, 'weights'), shape, dtype, backend, opts.requiresGrad ?? true);
+  }
+
+  static zeros(name: string, shape: Shape, opts: { backend?: Backend; dtype?: DType; requiresGrad?: boolean } = {}): Parameter {
+    const backend = opts.backend ?? defaultBackend();
+    const dtype = opts.dtype ?? 'float32';
+    return new Parameter(name, new Storage(backend.alloc(dtype, numel(shape)), 'weights'), shape, dtype, backend, opts.requiresGrad ?? true);
+  }
+
+  /** Drops the gradient (frees its memory). */
+  zeroGrad(): void {
+    this.grad?.dispose();
+    this.grad = null;
+  }
+}
