@@ -4,7 +4,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
-import { checkNumber, checkRank, checkSame, checkTensor } from './validate.js';
+import { checkNumber, checkOpts, checkRank, checkSame, checkTensor } from './validate.js';
 import { dense, emptyLike, release } from './alloc.js';
 
 export interface AttentionOpts {
@@ -20,6 +20,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts =
   checkTensor('attention', 'k', k);
   checkTensor('attention', 'v', v);
   checkSame('attention', { q, k, v });
+  opts = checkOpts('attention', opts);
   checkRank('attention', 'q', q, 4);
   checkRank('attention', 'k', k, 4);
   checkRank('attention', 'v', v, 4);
@@ -30,9 +31,9 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts =
   }
   if (nkv === 0 || nh % nkv !== 0) throw new ShapeError(`attention: ${nh} query heads are not a multiple of ${nkv} key/value heads`);
   const causal = opts.causal ?? true;
+  if (typeof causal !== 'boolean') throw new ArgumentError('attention: causal must be a boolean');
   if (causal && Tk < T) throw new ShapeError(`attention: causal attention needs at least as many keys (${Tk}) as queries (${T})`);
   const scale = checkNumber('attention', 'scale', opts.scale ?? 1 / Math.sqrt(hs));
-  if (typeof causal !== 'boolean') throw new ArgumentError('attention: causal must be a boolean');
   const group = nh / nkv;
   const batch = B * nkv;
   const GT = group * T; // query rows per kv head: q viewed as (B*nkv, group*T, hs)

@@ -4,11 +4,18 @@ import { Tensor } from '../tensor/tensor.js';
 import { ArgumentError } from '../util/errors.js';
 import { checkShape, numel, fmtShape } from '../util/shape.js';
 import type { Rng } from '../util/rng.js';
+import type { MemoryCategory } from '../tensor/memory.js';
 
-export interface CreateOpts { dtype?: DType; backend?: Backend; requiresGrad?: boolean }
+export interface CreateOpts {
+  dtype?: DType;
+  backend?: Backend;
+  requiresGrad?: boolean;
+  /** Accounting category (default 'activations'; use 'other' for input data). */
+  category?: MemoryCategory;
+}
 
 function make(shape: readonly number[], opts: CreateOpts): Tensor {
-  const t = Tensor.empty(checkShape('tensor', [...shape]), { dtype: opts.dtype, backend: opts.backend });
+  const t = Tensor.empty(checkShape('tensor', shape), { dtype: opts.dtype, backend: opts.backend, category: opts.category });
   if (!t.backend.supports(t.dtype)) throw new ArgumentError(`tensor: backend ${t.backend.name} does not support ${t.dtype}`);
   t.requiresGrad = opts.requiresGrad ?? false;
   return t;
@@ -16,7 +23,7 @@ function make(shape: readonly number[], opts: CreateOpts): Tensor {
 
 /** A tensor holding a copy of data (row-major) with the given shape. */
 export function tensor(data: ArrayLike<number>, shape: readonly number[], opts: CreateOpts = {}): Tensor {
-  if (data.length !== numel(checkShape('tensor', [...shape]))) {
+  if (data.length !== numel(checkShape('tensor', shape))) {
     throw new ArgumentError(`tensor: ${data.length} values do not fill shape ${fmtShape(shape)} (${numel(shape)} elements)`);
   }
   const t = make(shape, opts);

@@ -3,7 +3,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { ArgumentError } from '../util/errors.js';
-import { checkIndices, checkMinRank, checkNumber, checkTensor } from './validate.js';
+import { checkIndices, checkMinRank, checkNumber, checkOpts, checkTensor } from './validate.js';
 import { dense, emptyLike, release } from './alloc.js';
 
 export interface CrossEntropyOpts { ignoreIndex?: number; reduction?: 'mean' | 'sum' }
@@ -12,6 +12,7 @@ export interface CrossEntropyOpts { ignoreIndex?: number; reduction?: 'mean' | '
 export function crossEntropy(logits: Tensor, targets: Int32Array, opts: CrossEntropyOpts = {}): Tensor {
   checkTensor('crossEntropy', 'logits', logits);
   checkMinRank('crossEntropy', 'logits', logits, 1);
+  opts = checkOpts('crossEntropy', opts);
   const ignoreIndex = checkNumber('crossEntropy', 'ignoreIndex', opts.ignoreIndex ?? -100, { integer: true });
   const reduction = opts.reduction ?? 'mean';
   if (reduction !== 'mean' && reduction !== 'sum') throw new ArgumentError(`crossEntropy: unknown reduction '${String(reduction)}'`);

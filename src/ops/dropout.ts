@@ -1,6 +1,6 @@
 // Seeded inverted dropout: zeroes each element with probability p and scales the rest by 1/(1-p).
 import type { Tensor } from '../tensor/tensor.js';
-import type { Rng } from '../util/rng.js';
+import { Rng } from '../util/rng.js';
 import { ArgumentError } from '../util/errors.js';
 import { checkNumber, checkTensor } from './validate.js';
 import { emptyLike } from './alloc.js';
@@ -12,6 +12,7 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor
   checkTensor('dropout', 'x', x);
   checkNumber('dropout', 'p', p, { min: 0, max: 1 });
   if (p === 1) throw new ArgumentError('dropout: p must be < 1');
+  if (!(rng instanceof Rng)) throw new ArgumentError('dropout: rng must be an Rng (seeded generator)');
   if (!training || p === 0) return contiguous(x);
   const mask = emptyLike(x);
   const m = mask.buf;

@@ -10,7 +10,7 @@ import { dense, emptyLike, release } from './alloc.js';
 export function embedding(weight: Tensor, ids: Int32Array, shape: readonly number[]): Tensor {
   checkTensor('embedding', 'weight', weight);
   checkRank('embedding', 'weight', weight, 2);
-  checkShape('embedding', [...shape], 'ids shape');
+  shape = checkShape('embedding', shape, 'ids shape');
   const n = numel(shape);
   const [V, C] = weight.shape;
   checkIndices('embedding', 'ids', ids, n, V);

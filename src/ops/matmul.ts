@@ -3,7 +3,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
-import { checkMinRank, checkRank, checkSame, checkTensor } from './validate.js';
+import { checkMinRank, checkOpts, checkRank, checkSame, checkTensor } from './validate.js';
 import { dense, emptyLike, release } from './alloc.js';
 import { reshape } from './view.js';
 import { sumTo } from './reduce.js';
@@ -18,6 +18,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
   checkSame('matmul', { a, b });
   checkMinRank('matmul', 'a', a, 2);
   checkMinRank('matmul', 'b', b, 2);
+  opts = checkOpts('matmul', opts);
   const transA = opts.transA ?? false;
   const transB = opts.transB ?? false;
   const [ar, ac] = a.shape.slice(-2);
@@ -84,6 +85,7 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: L
   checkSame('linear', { x, weight: w });
   checkMinRank('linear', 'x', x, 1);
   checkRank('linear', 'weight', w, 2);
+  opts = checkOpts('linear', opts);
   const layout = opts.layout ?? 'out_in';
   if (layout !== 'out_in' && layout !== 'in_out') throw new ArgumentError(`linear: unknown layout '${String(layout)}'`);
   const [inF, outF] = layout === 'out_in' ? [w.shape[1], w.shape[0]] : [w.shape[0], w.shape[1]];

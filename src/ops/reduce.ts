@@ -1,7 +1,7 @@
 // sum and mean over dims (keepdim optional), and sumTo: the reduction that undoes broadcasting.
 import type { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
-import { ShapeError } from '../util/errors.js';
+import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape, normDim } from '../util/shape.js';
 import { checkTensor } from './validate.js';
 import { dense, emptyLike, release } from './alloc.js';
@@ -11,6 +11,7 @@ import { scale } from './unary.js';
 function reduceDims(op: string, x: Tensor, dims: number | readonly number[] | undefined): boolean[] {
   const keep = new Array<boolean>(x.rank).fill(dims === undefined ? false : true);
   if (dims !== undefined) {
+    if (typeof dims !== 'number' && !Array.isArray(dims)) throw new ArgumentError(`${op}: dims must be a number or an array of numbers`);
     for (const d of typeof dims === 'number' ? [dims] : dims) keep[normDim(op, d, x.rank)] = false;
   }
   return keep;

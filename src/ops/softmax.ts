@@ -1,7 +1,8 @@
 // softmax over the last dim, optionally with a causal mask, with a fused backward kernel.
 import type { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
-import { checkMinRank, checkTensor } from './validate.js';
+import { checkMinRank, checkOpts, checkTensor } from './validate.js';
+import { ArgumentError } from '../util/errors.js';
 import { dense, emptyLike, release } from './alloc.js';
 
 export interface SoftmaxOpts {
@@ -11,6 +12,8 @@ export interface SoftmaxOpts {
 
 export function softmax(x: Tensor, opts: SoftmaxOpts = {}): Tensor {
   checkTensor('softmax', 'x', x);
+  opts = checkOpts('softmax', opts);
+  if (opts.causal !== undefined && typeof opts.causal !== 'boolean') throw new ArgumentError('softmax: causal must be a boolean');
   checkMinRank('softmax', 'x', x, opts.causal ? 2 : 1);
   const cols = x.shape[x.rank - 1];
   const rows = cols === 0 ? 0 : x.size / cols;

@@ -15,6 +15,15 @@ export function checkTensor(op: string, name: string, t: unknown): Tensor {
   return t;
 }
 
+/** Options argument: undefined becomes {}; anything but a plain object is an error. */
+export function checkOpts<T extends object>(op: string, opts: T | undefined): T {
+  if (opts === undefined) return {} as T;
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) {
+    throw new ArgumentError(`${op}: options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+  }
+  return opts;
+}
+
 /** Asserts all tensors share dtype and backend. */
 export function checkSame(op: string, named: Record<string, Tensor>): void {
   const entries = Object.entries(named);

@@ -91,7 +91,7 @@ export function slice(x: Tensor, dim: number, start: number, end: number): Tenso
 /** Broadcasts size-1 dims (and new leading dims) to shape, as a stride-0 view. */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   checkTensor('expand', 'x', x);
-  checkShape('expand', [...shape]);
+  shape = checkShape('expand', shape);
   const lead = shape.length - x.rank;
   if (lead < 0) throw new ShapeError(`expand: cannot expand ${fmtShape(x.shape)} to fewer dims ${fmtShape(shape)}`);
   const strides = shape.map((d, i) => {

@@ -56,9 +56,9 @@ export function broadcastStrides(shape: Shape, strides: readonly number[], outSh
 /** Validates a shape: an array of non-negative safe integers. */
 export function checkShape(op: string, shape: unknown, what = 'shape'): number[] {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new ArgumentError(`${op}: ${what} must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    throw new ArgumentError(`${op}: ${what} must be an array of non-negative integers, got ${String(JSON.stringify(shape)).slice(0, 80)}`);
   }
-  return shape as number[];
+  return [...shape] as number[];
 }
 
 /** Normalizes a possibly negative dim against rank; throws naming the op. */

@@ -1,0 +1,30 @@
+// cpu-js batched GEMM: C_b = alpha * op(A_b) @ op(B_b) + beta * C_b, dot products accumulated in float64.
+import type { GemmArgs } from '../backend.js';
+
+export function gemm(g: GemmArgs): void {
+  const { M, N, K, alpha, beta, a, b, c, lda, ldb, ldc } = g;
+  // op(A)[i, k] = a[i*aRow + k*aCol]; op(B)[k, j] = b[k*bRow + j*bCol].
+  const aRow = g.transA ? 1 : lda, aCol = g.transA ? lda : 1;
+  const bRow = g.transB ? 1 : ldb, bCol = g.transB ? ldb : 1;
+  const acc = new Float64Array(N);
+  for (let bt = 0; bt < g.batch; bt++) {
+    const a0 = g.aOffset + bt * g.aBatchStride;
+    const b0 = g.bOffset + bt * g.bBatchStride;
+    const c0 = g.cOffset + bt * g.cBatchStride;
+    for (let i = 0; i < M; i++) {
+      acc.fill(0);
+      // Row i of op(A) @ op(B), k ascending for every j: acc[j] = sum_k A[i,k] * B[k,j].
+      for (let k = 0; k < K; k++) {
+        const aik = a[a0 + i * aRow + k * aCol]!;
+        const bk = b0 + k * bRow;
+        for (let j = 0; j < N; j++) acc[j] += aik * b[bk + j * bCol]!;
+      }
+      const ci = c0 + i * ldc;
+      if (beta === 0) {
+        for (let j = 0; j < N; j++) c[ci + j] = alpha * acc[j]!;
+      } else {
+        for (let j = 0; j < N; j++) c[ci + j] = alpha * acc[j]! + beta * c[ci + j]!;
+      }
+    }
+  }
+}

@@ -1,0 +1,24 @@
+// The pure-TypeScript reference backend: every kernel, float32 and float64, simple loops.
+import type { Backend, DType } from '../backend.js';
+import { adamw } from './adamw.js';
+import { binary, unary } from './elementwise.js';
+import { embedding, embeddingBackward } from './embedding.js';
+import { gemm } from './gemm.js';
+import { layerNorm, layerNormBackward, rmsNorm, rmsNormBackward } from './norms.js';
+import { sumReduce, sumSquares } from './reduce.js';
+import { rope } from './rope.js';
+import { crossEntropy, crossEntropyBackward, softmax, softmaxBackward } from './rows.js';
+import { alloc, copyStrided, fill } from './strided.js';
+
+export const cpuJs: Backend = {
+  name: 'cpu-js',
+  supports: (dtype: DType) => dtype === 'float32' || dtype === 'float64',
+  alloc, copyStrided, fill,
+  unary, binary, sumReduce, sumSquares,
+  gemm,
+  softmax, softmaxBackward, crossEntropy, crossEntropyBackward,
+  layerNorm, layerNormBackward, rmsNorm, rmsNormBackward,
+  rope,
+  embedding, embeddingBackward,
+  adamw,
+};
