@@ -83,6 +83,8 @@ export class Tensor {
   get rank(): number { return this.shape.length; }
   get size(): number { return numel(this.shape); }
   get isDisposed(): boolean { return this.disposed; }
+  /** A shape-only tensor has a shape but no data. */
+  get isShapeOnly(): boolean { return this.storage.bytes === 0 && this.size > 0; }
   get bytes(): number { return this.size * BYTES_PER_ELEMENT[this.dtype]; }
 
   /** The underlying buffer (for kernels). Throws if disposed. */
@@ -167,6 +169,12 @@ export class Parameter extends Tensor {
     const buf = backend.alloc(dtype, data.length);
     buf.set(data);
     return new Parameter(name, new Storage(buf, 'weights'), shape, dtype, backend, opts.requiresGrad ?? true);
+  }
+
+  /** A parameter with a name and shape but no data (shape-only models: counts and memory estimates). */
+  static shapeOnly(name: string, shape: Shape, opts: { backend?: Backend; requiresGrad?: boolean } = {}): Parameter {
+    const backend = opts.backend ?? defaultBackend();
+    return new Parameter(name, new Storage(new Float32Array(0), 'weights'), shape, 'float32', backend, opts.requiresGrad ?? true);
   }
 
   static zeros(name: string, shape: Shape, opts: { backend?: Backend; dtype?: DType; requiresGrad?: boolean } = {}): Parameter {

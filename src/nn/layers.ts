@@ -1,0 +1,66 @@
+// Basic layers over the ops, with HF parameter names: Linear (nn.Linear or Conv1D layout), Embedding,
+// LayerNorm and RMSNorm.
+import { Parameter, type Tensor } from '../tensor/tensor.js';
+import { linear, embedding, layerNorm, rmsNorm } from '../ops/index.js';
+import { Module, type ParamFactory } from './module.js';
+
+/** Creates a parameter: zero-filled storage, or shape-only when the factory says so. */
+export function makeParam(f: ParamFactory, name: string, shape: number[]): Parameter {
+  return f.shapeOnly
+    ? Parameter.shapeOnly(name, shape, { backend: f.backend })
+    : Parameter.zeros(name, shape, { backend: f.backend, dtype: f.dtype });
+}
+
+export class Linear extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+  /** 'out_in' as nn.Linear (weight (out, in)); 'in_out' as GPT-2's Conv1D (weight (in, out)). */
+  constructor(f: ParamFactory, readonly inFeatures: number, readonly outFeatures: number,
+    opts: { bias?: boolean; layout?: 'out_in' | 'in_out' } = {}) {
+    super();
+    this.layout = opts.layout ?? 'out_in';
+    const shape = this.layout === 'out_in' ? [outFeatures, inFeatures] : [inFeatures, outFeatures];
+    this.weight = this.param('weight', makeParam(f, 'weight', shape)) as Parameter;
+    this.bias = opts.bias ? this.param('bias', makeParam(f, 'bias', [outFeatures])) : null;
+  }
+  readonly layout: 'out_in' | 'in_out';
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias, { layout: this.layout });
+  }
+}
+
+export class Embedding extends Module {
+  readonly weight: Parameter;
+  constructor(f: ParamFactory, readonly num: number, readonly dim: number) {
+    super();
+    this.weight = this.param('weight', makeParam(f, 'weight', [num, dim])) as Parameter;
+  }
+  /** ids of the given shape -> (...shape, dim). */
+  forward(ids: Int32Array, shape: readonly number[]): Tensor {
+    return embedding(this.weight, ids, shape);
+  }
+}
+
+export class LayerNorm extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter;
+  constructor(f: ParamFactory, dim: number, readonly eps = 1e-5) {
+    super();
+    this.weight = this.param('weight', makeParam(f, 'weight', [dim])) as Parameter;
+    this.bias = this.param('bias', makeParam(f, 'bias', [dim])) as Parameter;
+  }
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.weight, this.bias, this.eps);
+  }
+}
+
+export class RMSNorm extends Module {
+  readonly weight: Parameter;
+  constructor(f: ParamFactory, dim: number, readonly eps = 1e-6) {
+    super();
+    this.weight = this.param('weight', makeParam(f, 'weight', [dim])) as Parameter;
+  }
+  forward(x: Tensor): Tensor {
+    return rmsNorm(x, this.weight, this.eps);
+  }
+}

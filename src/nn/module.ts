@@ -1,0 +1,83 @@
+// Module: a tree of named parameters and submodules with HF-style dotted names, freeze/unfreeze, counts.
+import { Parameter } from '../tensor/tensor.js';
+import type { Backend, DType } from '../backends/backend.js';
+import { ArgumentError } from '../util/errors.js';
+
+export abstract class Module {
+  private readonly params = new Map<string, Parameter | null>();
+  private readonly children = new Map<string, Module>();
+
+  /** Registers a parameter under a local name (the last part of its dotted name). null marks a tied slot. */
+  protected param(localName: string, p: Parameter | null): Parameter | null {
+    this.params.set(localName, p);
+    return p;
+  }
+
+  protected module<M extends Module>(localName: string, m: M): M {
+    this.children.set(localName, m);
+    return m;
+  }
+
+  /** Every parameter with its dotted name (prefix.child.name), depth first, each parameter once (ties). */
+  namedParameters(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    const seen = new Set<Parameter>();
+    const walk = (m: Module, pre: string) => {
+      for (const [n, p] of m.params) {
+        if (p && !seen.has(p)) {
+          seen.add(p);
+          out.push([pre + n, p]);
+        }
+      }
+      for (const [n, c] of m.children) walk(c, `${pre}${n}.`);
+    };
+    walk(this, prefix);
+    return out;
+  }
+
+  /** Sets each parameter's name to its full dotted name (call once after building a model). */
+  assignNames(): this {
+    for (const [n, p] of this.namedParameters()) p.name = n;
+    return this;
+  }
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  getParameter(name: string): Parameter {
+    const found = this.namedParameters().find(([n]) => n === name);
+    if (!found) throw new ArgumentError(`no parameter named '${name}'`);
+    return found[1];
+  }
+
+  freeze(): this {
+    for (const p of this.parameters()) p.requiresGrad = false;
+    return this;
+  }
+
+  unfreeze(): this {
+    for (const p of this.parameters()) p.requiresGrad = true;
+    return this;
+  }
+
+  numParameters(trainableOnly = false): number {
+    return this.parameters().reduce((n, p) => n + (trainableOnly && !p.requiresGrad ? 0 : p.size), 0);
+  }
+
+  /** Frees every parameter and gradient. */
+  dispose(): void {
+    for (const p of this.parameters()) {
+      p.zeroGrad();
+      p.dispose();
+    }
+  }
+}
+
+/** How parameters are created: real zeroed storage on a backend, or shape-only (no memory). */
+export interface ParamFactory {
+  backend?: Backend;
+  dtype?: DType;
+  /** When true, parameters hold no data: only names and shapes (for counts and memory estimates). */
+  shapeOnly?: boolean;
+}
