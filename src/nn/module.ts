@@ -81,3 +81,13 @@ export interface ParamFactory {
   /** When true, parameters hold no data: only names and shapes (for counts and memory estimates). */
   shapeOnly?: boolean;
 }
+
+/** An indexed list of modules, named 0, 1, 2... as in torch's nn.ModuleList. */
+export class ModuleList<M extends Module> extends Module {
+  readonly items: M[];
+  constructor(items: M[]) {
+    super();
+    this.items = items;
+    items.forEach((m, i) => this.module(String(i), m));
+  }
+}

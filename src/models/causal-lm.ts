@@ -1,0 +1,70 @@
+// The interface every model family implements for the fine-tuning methods, trainer and generation, plus
+// the KV cache and the default weight initialisation.
+import type { Parameter, Tensor } from '../tensor/tensor.js';
+import { concat } from '../ops/index.js';
+import type { Module } from '../nn/module.js';
+import type { Rng } from '../util/rng.js';
+import type { ModelConfig } from './config.js';
+
+/** The parameters outside model.blocks, by role (LISA's always-trainable set is chosen from these). */
+export type NonBlockRole = 'embed' | 'posEmbed' | 'finalNorm' | 'head';
+
+export interface CausalLM extends Module {
+  readonly config: ModelConfig;
+  /** The transformer blocks, in order. */
+  readonly blocks: readonly Module[];
+  /** Dotted-name prefix of block i (e.g. 'model.layers.3.'). */
+  blockPrefix(i: number): string;
+  /** Parameters outside the blocks with their roles. A tied head appears once, as 'embed'. */
+  nonBlockParameters(): { role: NonBlockRole; name: string; param: Parameter }[];
+  /** Logits (B, T, V) for ids (B*T, row-major). With a cache, positions continue from cache.length. */
+  forward(ids: Int32Array, B: number, T: number, cache?: KVCache): Tensor;
+  /** Context length the model supports. */
+  readonly maxPositions: number;
+}
+
+/** Keys and values of past positions per layer, each (B, nkv, Tpast, hs); kept outside scopes. */
+export class KVCache {
+  private keys: (Tensor | null)[];
+  private values: (Tensor | null)[];
+  length = 0;
+  constructor(numLayers: number) {
+    this.keys = new Array(numLayers).fill(null);
+    this.values = new Array(numLayers).fill(null);
+  }
+
+  /** Appends this step's k, v (B, nkv, T, hs) for a layer and returns the full keys and values. */
+  update(layer: number, k: Tensor, v: Tensor): [Tensor, Tensor] {
+    const pk = this.keys[layer];
+    const pv = this.values[layer];
+    const fk = (pk ? concat([pk, k], 2) : concat([k], 2)).keep(); // (B, nkv, Tpast + T, hs)
+    const fv = (pv ? concat([pv, v], 2) : concat([v], 2)).keep();
+    pk?.dispose();
+    pv?.dispose();
+    this.keys[layer] = fk;
+    this.values[layer] = fv;
+    return [fk, fv];
+  }
+
+  /** Called by the model after all layers ran on T new positions. */
+  advance(T: number): void {
+    this.length += T;
+  }
+
+  dispose(): void {
+    for (const t of [...this.keys, ...this.values]) t?.dispose();
+    this.keys.fill(null);
+    this.values.fill(null);
+    this.length = 0;
+  }
+}
+
+/** GPT-2/Llama initialisation: weights normal(0, std), biases 0, norm weights 1. */
+export function initWeights(model: Module, rng: Rng, std = 0.02): void {
+  for (const [name, p] of model.namedParameters()) {
+    const b = p.buf;
+    if (/norm|ln_/.test(name) && name.endsWith('weight')) b.fill(1);
+    else if (name.endsWith('bias')) b.fill(0);
+    else for (let i = 0; i < b.length; i++) b[i] = std * rng.normal();
+  }
+}
