@@ -10,23 +10,26 @@ import { tensor, type CreateOpts } from './creation.js';
 
 export type RopeLayout = 'half' | 'interleaved';
 
-/** cos and sin tables (T, hs/2) for positions start..start+T-1: angle = pos * theta^(-2i/hs). */
-export function ropeTables(T: number, hs: number, theta: number, start = 0, opts: CreateOpts = {}): { cos: Tensor; sin: Tensor } {
+/** cos and sin tables (T, hs/2) for positions start..start+T-1: angle = pos * invFreq[i], by default
+ *  invFreq[i] = theta^(-2i/hs). */
+export function ropeTables(T: number, hs: number, theta: number, start = 0, opts: CreateOpts & { invFreq?: Float64Array } = {}): { cos: Tensor; sin: Tensor } {
   checkNumber('ropeTables', 'T', T, { integer: true, min: 0 });
   checkNumber('ropeTables', 'headSize', hs, { integer: true, min: 2 });
   checkNumber('ropeTables', 'start', start, { integer: true, min: 0 });
   if (hs % 2 !== 0) throw new ArgumentError(`ropeTables: head size ${hs} must be even`);
+  if (opts.invFreq && opts.invFreq.length !== hs / 2) throw new ArgumentError(`ropeTables: invFreq has ${opts.invFreq.length} entries, expected ${hs / 2}`);
   const half = hs / 2;
   const c = new Float64Array(T * half);
   const s = new Float64Array(T * half);
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < half; i++) {
-      const angle = (start + t) * Math.pow(theta, (-2 * i) / hs);
+      const angle = (start + t) * (opts.invFreq ? opts.invFreq[i] : Math.pow(theta, (-2 * i) / hs));
       c[t * half + i] = Math.cos(angle);
       s[t * half + i] = Math.sin(angle);
     }
   }
-  return { cos: tensor(c, [T, half], opts), sin: tensor(s, [T, half], opts) };
+  const create = { dtype: opts.dtype, backend: opts.backend, category: opts.category };
+  return { cos: tensor(c, [T, half], create), sin: tensor(s, [T, half], create) };
 }
 
 /** Rotates x (..., T, hs) by the angles in cos/sin (T, hs/2). */
