@@ -11,6 +11,11 @@ export function makeParam(f: ParamFactory, name: string, shape: number[]): Param
     : Parameter.zeros(name, shape, { backend: f.backend, dtype: f.dtype });
 }
 
+/** Something added to a Linear's output, given its input: y' = apply(x, y). */
+export interface LinearAdapter extends Module {
+  apply(x: Tensor, y: Tensor): Tensor;
+}
+
 export class Linear extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
@@ -24,8 +29,22 @@ export class Linear extends Module {
     this.bias = opts.bias ? this.param('bias', makeParam(f, 'bias', [outFeatures])) : null;
   }
   readonly layout: 'out_in' | 'in_out';
+  private adapter: LinearAdapter | null = null;
+
+  /** Attaches an adapter (LoRA) whose submodules become children of this layer (q_proj.lora_A, ...). */
+  setAdapter(adapter: LinearAdapter | null): void {
+    if (this.adapter) for (const [n] of this.adapter.namedChildren()) this.removeModule(n);
+    this.adapter = adapter;
+    if (adapter) for (const [n, m] of adapter.namedChildren()) this.module(n, m);
+  }
+
+  getAdapter(): LinearAdapter | null {
+    return this.adapter;
+  }
+
   forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias, { layout: this.layout });
+    const y = linear(x, this.weight, this.bias, { layout: this.layout });
+    return this.adapter ? this.adapter.apply(x, y) : y;
   }
 }
 

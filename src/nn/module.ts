@@ -18,6 +18,22 @@ export abstract class Module {
     return m;
   }
 
+  protected removeModule(localName: string): void {
+    this.children.delete(localName);
+  }
+
+  /** Direct submodules by local name. */
+  namedChildren(): [string, Module][] {
+    return [...this.children];
+  }
+
+  /** Every submodule (this one included, as '') with its dotted path, depth first. */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [n, c] of this.children) out.push(...c.namedModules(prefix ? `${prefix}.${n}` : n));
+    return out;
+  }
+
   /** Every parameter with its dotted name (prefix.child.name), depth first, each parameter once (ties). */
   namedParameters(prefix = ''): [string, Parameter][] {
     const out: [string, Parameter][] = [];

@@ -1,0 +1,17 @@
+// Full fine-tuning: every parameter trains at every step.
+import type { Parameter } from '../tensor/tensor.js';
+import type { Module } from '../nn/module.js';
+import type { FineTuneMethod } from './method.js';
+
+export class FullFineTune implements FineTuneMethod {
+  readonly kind = 'full' as const;
+  constructor(private readonly model: Module) {
+    model.unfreeze();
+  }
+  beginStep(): void {}
+  trainableParameters(): Parameter[] {
+    return this.model.parameters().filter((p) => p.requiresGrad);
+  }
+  saveState(): null { return null; }
+  loadState(): void {}
+}

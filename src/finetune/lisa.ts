@@ -1,0 +1,100 @@
+// LISA (arXiv 2403.17919): the always-trainable set (embeddings, final norm, head) trains at every step;
+// every `period` optimizer steps, gamma blocks are sampled and unfrozen and the rest are frozen. With
+// stateOnSwitch 'reset', the AdamW state of blocks leaving the active set is freed.
+import type { Parameter } from '../tensor/tensor.js';
+import type { CausalLM, NonBlockRole } from '../models/causal-lm.js';
+import type { AdamW } from '../optim/adamw.js';
+import { ArgumentError } from '../util/errors.js';
+import { LisaSampler, type SamplerOptions, type SamplerState } from './lisa-sampler.js';
+import type { FineTuneMethod } from './method.js';
+
+export const ALL_ROLES: readonly NonBlockRole[] = ['embed', 'posEmbed', 'finalNorm', 'head'];
+
+export interface LisaOptions extends Omit<SamplerOptions, 'numBlocks'> {
+  /** K: optimizer steps between samplings (>= 1). */
+  period: number;
+  /** Non-block parameters that always train; default all of them (the paper and LMFlow). May be empty. */
+  alwaysTrain?: NonBlockRole[];
+  stateOnSwitch?: 'reset' | 'keep';
+}
+
+export interface LisaState { sampler: SamplerState; active: number[]; lastSampledStep: number }
+
+export class Lisa implements FineTuneMethod {
+  readonly kind = 'lisa' as const;
+  private readonly sampler: LisaSampler;
+  private readonly alwaysTrain: Set<NonBlockRole>;
+  private readonly stateOnSwitch: 'reset' | 'keep';
+  private active: number[] = [];
+  private lastSampledStep = -1;
+  /** The active set of each sampling, for logs. */
+  readonly history: { step: number; active: number[] }[] = [];
+
+  constructor(private readonly model: CausalLM, private readonly optimizer: AdamW, private readonly opts: LisaOptions) {
+    if (!Number.isInteger(opts.period) || opts.period < 1) throw new ArgumentError(`lisa: period must be an integer >= 1, got ${opts.period}`);
+    this.stateOnSwitch = opts.stateOnSwitch ?? 'reset';
+    if (this.stateOnSwitch !== 'reset' && this.stateOnSwitch !== 'keep') {
+      throw new ArgumentError(`lisa: stateOnSwitch must be 'reset' or 'keep', got '${String(opts.stateOnSwitch)}'`);
+    }
+    const roles = opts.alwaysTrain ?? [...ALL_ROLES];
+    for (const r of roles) if (!ALL_ROLES.includes(r)) throw new ArgumentError(`lisa: unknown alwaysTrain entry '${r}' (${ALL_ROLES.join(', ')})`);
+    this.alwaysTrain = new Set(roles);
+    this.sampler = new LisaSampler({ ...opts, numBlocks: model.blocks.length });
+    model.freeze();
+    this.applyNonBlock();
+  }
+
+  /** Block indices that train in the current interval. */
+  activeBlocks(): number[] {
+    return [...this.active];
+  }
+
+  beginStep(step: number): void {
+    if (step % this.opts.period !== 0 || step === this.lastSampledStep) return;
+    this.switchTo(this.sampler.next());
+    this.lastSampledStep = step;
+    this.history.push({ step, active: [...this.active] });
+  }
+
+  private switchTo(next: number[]): void {
+    const leaving = this.active.filter((b) => !next.includes(b));
+    for (const b of leaving) {
+      for (const p of this.model.blocks[b].parameters()) {
+        p.requiresGrad = false;
+        p.zeroGrad();
+        if (this.stateOnSwitch === 'reset') this.optimizer.freeState(p);
+      }
+    }
+    for (const b of next) this.model.blocks[b].unfreeze();
+    this.active = next;
+  }
+
+  private applyNonBlock(): void {
+    for (const { role, param } of this.model.nonBlockParameters()) {
+      // A tied head is the embedding: it trains when either role is in the set.
+      const tiedHead = role === 'embed' && !this.model.nonBlockParameters().some((e) => e.role === 'head');
+      param.requiresGrad = this.alwaysTrain.has(role) || (tiedHead && this.alwaysTrain.has('head'));
+    }
+  }
+
+  trainableParameters(): Parameter[] {
+    return this.model.parameters().filter((p) => p.requiresGrad);
+  }
+
+  saveState(): LisaState {
+    return { sampler: this.sampler.getState(), active: [...this.active], lastSampledStep: this.lastSampledStep };
+  }
+
+  loadState(state: unknown): void {
+    const s = state as LisaState;
+    if (!s || !Array.isArray(s.active) || typeof s.lastSampledStep !== 'number' || !s.sampler) {
+      throw new ArgumentError('lisa: checkpoint sampler state is malformed');
+    }
+    this.sampler.setState(s.sampler);
+    this.model.freeze();
+    this.applyNonBlock();
+    for (const b of s.active) this.model.blocks[b].unfreeze();
+    this.active = [...s.active];
+    this.lastSampledStep = s.lastSampledStep;
+  }
+}
