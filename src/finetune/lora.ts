@@ -28,9 +28,10 @@ export class LoraAdapter extends Module implements LinearAdapter {
   constructor(private readonly base: Linear, readonly rank: number, readonly scale: number,
     private readonly dropout: number, private readonly rng: Rng) {
     super();
-    const f = { backend: base.weight.backend, dtype: base.weight.dtype };
+    const f = { backend: base.weight.backend, dtype: base.weight.dtype, shapeOnly: base.weight.isShapeOnly };
     this.lora_A = this.module('lora_A', new Linear(f, base.inFeatures, rank));
     this.lora_B = this.module('lora_B', new Linear(f, rank, base.outFeatures));
+    if (f.shapeOnly) return;
     // kaiming_uniform_(a=sqrt(5)) on (r, in): bound = 1/sqrt(in); B stays zero.
     const bound = 1 / Math.sqrt(base.inFeatures);
     const a = this.lora_A.weight.buf;
