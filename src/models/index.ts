@@ -13,3 +13,4 @@ export { parseConfig, toHfConfig, ConfigError, type ModelConfig, type Gpt2Config
 export { KVCache, initWeights, type CausalLM, type NonBlockRole } from './causal-lm.js';
 export { Gpt2Model } from './gpt2.js';
 export { LlamaModel } from './llama.js';
+export { loadModel, saveModel, type LoadedModel } from './load.js';

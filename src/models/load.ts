@@ -1,0 +1,64 @@
+// HF model folders in and out: config.json + safetensors (single or sharded) <-> a CausalLM. Every parameter
+// is read straight into its buffer, tensor by tensor; shapes are checked against config.json.
+import { join } from 'node:path';
+import type { Backend } from '../backends/backend.js';
+import { readConfig, readGenerationConfig, openModelWeights, writeHfFolder, CONFIG_FILE } from '../io/hf-folder.js';
+import { FormatError } from '../io/errors.js';
+import type { WriteDtype } from '../io/safetensors.js';
+import { fmtShape, shapesEqual } from '../util/shape.js';
+import { parseConfig, toHfConfig } from './config.js';
+import type { CausalLM } from './causal-lm.js';
+import { createModel } from './index.js';
+
+/** Buffers that HF checkpoints may carry and that are not parameters. */
+const IGNORED = /(\.attn\.(masked_)?bias|rotary_emb\.inv_freq)$/;
+
+/** Checkpoint names to try for a parameter (GPT-2 hub checkpoints omit the 'transformer.' prefix). */
+function candidates(name: string): string[] {
+  return name.startsWith('transformer.') ? [name, name.slice('transformer.'.length)] : [name];
+}
+
+export interface LoadedModel {
+  model: CausalLM;
+  generationConfig?: Record<string, unknown>;
+}
+
+export function loadModel(dir: string, opts: { backend?: Backend } = {}): LoadedModel {
+  const config = parseConfig(readConfig(dir), join(dir, CONFIG_FILE));
+  const model = createModel(config, { backend: opts.backend });
+  const weights = openModelWeights(dir);
+  try {
+    const used = new Set<string>();
+    for (const [name, p] of model.namedParameters()) {
+      const key = candidates(name).find((k) => weights.has(k));
+      if (!key) throw new FormatError(dir, `is missing from the checkpoint (the ${config.family} config needs it, shape ${fmtShape(p.shape)})`, name);
+      const info = weights.info(key);
+      if (!shapesEqual(info.shape, p.shape)) {
+        throw new FormatError(info.file, `has shape ${fmtShape(info.shape)} but config.json implies ${fmtShape(p.shape)}`, key);
+      }
+      weights.readInto(key, p.buf as Float32Array);
+      used.add(key);
+    }
+    const tiedHead = (n: string) => n === 'lm_head.weight' && !model.namedParameters().some(([m]) => m === 'lm_head.weight');
+    for (const n of weights.names()) {
+      if (used.has(n) || IGNORED.test(n) || tiedHead(n)) continue;
+      throw new FormatError(weights.info(n).file, `is not a parameter of a ${config.family} model with this config.json`, n);
+    }
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    weights.close();
+  }
+  return { model, generationConfig: readGenerationConfig(dir) };
+}
+
+/** Writes model as an HF folder that transformers loads unchanged (config.json, model.safetensors). */
+export function saveModel(dir: string, model: CausalLM, opts: { dtype?: WriteDtype; maxShardSize?: number | string;
+  generationConfig?: Record<string, unknown> } = {}): string[] {
+  const tensors = model.namedParameters().map(([name, p]) => ({ name, shape: p.shape, data: p.buf as Float32Array }));
+  return writeHfFolder(dir, {
+    config: toHfConfig(model.config), tensors, dtype: opts.dtype, maxShardSize: opts.maxShardSize,
+    generationConfig: opts.generationConfig,
+  });
+}
