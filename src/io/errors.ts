@@ -1,7 +1,8 @@
 // Typed errors for src/io: malformed files, missing files, bad writer arguments and Hub download failures.
+import { LisaError } from '../util/errors.js';
 
 /** A file's contents are not what the format requires (safetensors, config.json, index json, ...). */
-export class FormatError extends Error {
+export class FormatError extends LisaError {
   override name = 'FormatError';
   /** The file at fault (path as given by the caller). */
   readonly file: string;
@@ -43,7 +44,7 @@ export class MissingFileError extends FormatError {
 }
 
 /** The caller passed something that cannot be written (bad shape, duplicate name, bad dtype option). */
-export class WriteArgumentError extends Error {
+export class WriteArgumentError extends LisaError {
   override name = 'WriteArgumentError';
   readonly file: string;
   readonly key?: string;
@@ -58,7 +59,7 @@ export class WriteArgumentError extends Error {
 export type HubErrorKind = 'network' | 'auth' | 'not_found' | 'http' | 'integrity' | 'offline' | 'invalid_id' | 'io';
 
 /** Downloading a model from the Hugging Face Hub (or a mirror at HF_ENDPOINT) failed. */
-export class HubError extends Error {
+export class HubError extends LisaError {
   override name = 'HubError';
   readonly kind: HubErrorKind;
   readonly modelId: string;

@@ -1,6 +1,6 @@
 // Hugging Face model folders: config.json, generation_config.json, single or sharded safetensors weights.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { writeTextAtomicSync } from './atomic.js';
 import { FormatError, MissingFileError, WriteArgumentError } from './errors.js';
@@ -29,7 +29,7 @@ export function readJsonObject(path: string): Record<string, unknown> {
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (e) {
     throw new FormatError(path, `is not valid JSON (${(e as Error).message}); expected a JSON object`);
   }
@@ -140,7 +140,7 @@ export class ModelWeights {
     }
   }
 
-  /** Tensor names, grouped by shard in file order (sequential reads). */
+  /** Tensor names, grouped by shard in file order (sequential reads). With an index, only the tensors it lists. */
   names(): string[] {
     const out: string[] = [];
     for (const f of this.files.values()) for (const n of f.names()) if (this.where.get(n) === f) out.push(n);
@@ -307,6 +307,19 @@ export function writeHfFolder(dir: string, opts: WriteHfFolderOptions): string[]
   writeTextAtomicSync(join(dir, SAFE_WEIGHTS_INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
   removeStaleWeights(dir, new Set([...names, SAFE_WEIGHTS_INDEX_FILE]));
   return [...names, SAFE_WEIGHTS_INDEX_FILE];
+}
+
+/** Copy the tokenizer files present in `srcDir` (tokenizer.json, its config, special tokens, tokenizer.model). */
+export function copyTokenizerFiles(srcDir: string, dstDir: string): string[] {
+  mkdirSync(dstDir, { recursive: true });
+  const copied: string[] = [];
+  for (const f of [...TOKENIZER_FILES, 'tokenizer.model']) {
+    if (existsSync(join(srcDir, f))) {
+      copyFileSync(join(srcDir, f), join(dstDir, f));
+      copied.push(f);
+    }
+  }
+  return copied;
 }
 
 /** Estimated bytes of the weights an export would write (single file). */

@@ -1,11 +1,10 @@
 // One resumable HTTP(S) download: manual redirects, Range resume of `<file>.incomplete`, retries, sha256 check.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, fsyncSync, openSync, closeSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, fsyncSync, openSync, closeSync, renameSync, rmSync, statSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { writeFullySync } from './atomic.js';
 
 /** Connection errors that mean "no network / wrong endpoint": fail at once, never retry. */
 export const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
@@ -187,23 +186,20 @@ export async function downloadFile(url: string, dest: string, opts: DownloadFile
       total = len === undefined ? undefined : Number(len);
     }
     let downloaded = start;
-    const report = opts.onProgress;
-    report?.({ file: opts.label, downloaded, ...(total === undefined ? {} : { total }) });
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        downloaded += chunk.length;
-        report?.({ file: opts.label, downloaded, ...(total === undefined ? {} : { total }) });
-        cb(null, chunk);
-      },
-    });
+    const report = (): void => opts.onProgress?.({ file: opts.label, downloaded, ...(total === undefined ? {} : { total }) });
+    report();
     try {
-      await pipeline(res, counter, createWriteStream(tmp, { flags: status === 206 ? 'a' : 'w' }));
+      await receive(res, tmp, status === 206, (n) => {
+        downloaded += n;
+        report();
+      });
     } catch (e) {
+      if (!(e instanceof TransportError)) throw e; // a local write error (disk full...): not worth a retry
       if (attempt < opts.maxRetries) {
         await sleep(100 * (attempt + 1));
         continue;
       }
-      throw new TransportError(r.url, errorCode(e), 'body', e);
+      throw new TransportError(r.url, e.code, 'body', e);
     }
     const got = sizeOf(tmp);
     if (total !== undefined && got < total) {
@@ -212,6 +208,40 @@ export async function downloadFile(url: string, dest: string, opts: DownloadFile
     }
     return finish(tmp, dest, got, r.firstHeaders, resumed, opts);
   }
+}
+
+/**
+ * Write the body to `tmp` chunk by chunk with synchronous writes, so every byte received is in the file
+ * when the connection breaks (the resume then starts exactly there).
+ */
+function receive(res: IncomingMessage, tmp: string, append: boolean, onBytes: (n: number) => void): Promise<void> {
+  const fd = openSync(tmp, append ? 'a' : 'w');
+  return new Promise<void>((resolve, reject) => {
+    let failed = false;
+    const fail = (e: unknown): void => {
+      if (!failed) reject(e);
+      failed = true;
+    };
+    res.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      try {
+        writeFullySync(fd, chunk);
+      } catch (e) {
+        fail(e);
+        res.destroy();
+        return;
+      }
+      onBytes(chunk.length);
+    });
+    res.on('end', () => {
+      if (!failed) resolve();
+      failed = true;
+    });
+    res.on('error', (e) => fail(new TransportError(tmp, errorCode(e), 'body', e)));
+    res.on('close', () => {
+      if (!res.complete) fail(new TransportError(tmp, 'ECONNRESET (connection closed mid-transfer)', 'body', undefined));
+    });
+  }).finally(() => closeSync(fd));
 }
 
 async function finish(tmp: string, dest: string, bytes: number, firstHeaders: IncomingHttpHeaders, resumed: boolean, opts: DownloadFileOptions): Promise<DownloadOutcome> {

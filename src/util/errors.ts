@@ -1,8 +1,8 @@
 // Typed errors a user can cause. Each message names the op, file, key or tensor and says what was expected.
 
 export class LisaError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
   }
 }
