@@ -1,7 +1,8 @@
 // The list of `lisa` subcommands: each file registers one command on the program.
 import type { Command } from 'commander';
+import { registerTrain } from './train.js';
 
-const COMMANDS: ((program: Command) => void)[] = [];
+const COMMANDS: ((program: Command) => void)[] = [registerTrain];
 
 export function registerCommands(program: Command): void {
   for (const register of COMMANDS) register(program);

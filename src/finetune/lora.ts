@@ -96,6 +96,7 @@ export class LoraFineTune implements FineTuneMethod {
   readonly kind = 'lora' as const;
   readonly adapters: [string, LoraAdapter][];
   readonly scale: number;
+  private readonly rng: Rng;
 
   constructor(private readonly model: CausalLM, readonly opts: LoraOptions) {
     if (!Number.isInteger(opts.rank) || opts.rank < 1) throw new ArgumentError(`lora: rank must be an integer >= 1, got ${opts.rank}`);
@@ -104,7 +105,7 @@ export class LoraFineTune implements FineTuneMethod {
     if (!(dropout >= 0 && dropout < 1)) throw new ArgumentError(`lora: dropout must be in [0, 1), got ${dropout}`);
     const targets = matchLoraTargets(model, opts.targets);
     this.scale = opts.alpha / opts.rank;
-    const rng = new Rng(opts.seed ?? 0);
+    const rng = (this.rng = new Rng(opts.seed ?? 0));
     model.freeze();
     this.adapters = targets.map(([name, lin]) => {
       if (lin.getAdapter()) throw new ArgumentError(`lora: module '${name}' already has an adapter`);
@@ -163,4 +164,10 @@ export class LoraFineTune implements FineTuneMethod {
 
   saveState(): null { return null; }
   loadState(): void {}
+
+  /** The dropout RNG's state (checkpoints restore it so a resumed run draws the same masks). */
+  rngState(): ReturnType<Rng['getState']> { return this.rng.getState(); }
+  loadRngState(s: unknown): void {
+    if (s) this.rng.setState(s as ReturnType<Rng['getState']>);
+  }
 }

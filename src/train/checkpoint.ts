@@ -1,0 +1,94 @@
+// Training checkpoints: weights (or the LoRA adapter), AdamW state and the run state (step, data position,
+// sampler and RNG states), written atomically as a folder: a complete checkpoint.tmp replaces checkpoint,
+// and the previous one is kept (as checkpoint.old) until the new one is in place.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeSafetensors, readSafetensors } from '../io/safetensors.js';
+import { writeTextAtomicSync, fsyncDirSync } from '../io/atomic.js';
+import type { Parameter } from '../tensor/tensor.js';
+import type { AdamW, AdamWStateDict } from '../optim/adamw.js';
+import { LisaError } from '../util/errors.js';
+
+export class CheckpointError extends LisaError {}
+
+export interface RunState {
+  version: 1;
+  /** Optimizer steps completed. */
+  step: number;
+  /** Examples consumed from the training stream (its position). */
+  dataCursor: number;
+  /** Lines of metrics.jsonl that belong to steps <= step. */
+  metricsLines: number;
+  methodState: unknown;
+  /** Seeded RNG states other than the sampler's (e.g. dropout). */
+  rngStates: Record<string, unknown>;
+}
+
+const DIR = 'checkpoint';
+const OLD = 'checkpoint.old';
+const TMP = 'checkpoint.tmp';
+
+/** Writes params, optimizer state and run state under outDir/checkpoint. On failure the previous checkpoint
+ *  is untouched and the error says so. */
+export function saveCheckpoint(outDir: string, params: readonly Parameter[], opt: AdamW, state: RunState): void {
+  const tmp = join(outDir, TMP);
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    mkdirSync(tmp, { recursive: true });
+    writeSafetensors(join(tmp, 'weights.safetensors'), params.map((p) => ({ name: p.name as string, shape: p.shape, data: p.buf as Float32Array })));
+    const dict = opt.stateDict();
+    writeSafetensors(join(tmp, 'optimizer.safetensors'), dict.entries.flatMap((e) => [
+      { name: `${e.name}::m`, shape: [e.m.length], data: e.m }, { name: `${e.name}::v`, shape: [e.v.length], data: e.v },
+    ]));
+    const steps = Object.fromEntries(dict.entries.map((e) => [e.name, e.step]));
+    writeTextAtomicSync(join(tmp, 'state.json'), JSON.stringify({ ...state, optimizerSteps: steps }));
+    fsyncDirSync(tmp);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CheckpointError(`saving the checkpoint in ${outDir} failed${code === 'ENOSPC' ? ' (disk full)' : ''}: ${(e as Error).message}; the previous checkpoint is kept`);
+  }
+  const final = join(outDir, DIR);
+  const old = join(outDir, OLD);
+  rmSync(old, { recursive: true, force: true });
+  if (existsSync(final)) renameSync(final, old);
+  renameSync(tmp, final);
+  fsyncDirSync(outDir);
+  rmSync(old, { recursive: true, force: true });
+}
+
+/** The folder of the newest complete checkpoint, or null. */
+export function findCheckpoint(outDir: string): string | null {
+  for (const d of [DIR, OLD]) if (existsSync(join(outDir, d, 'state.json'))) return join(outDir, d);
+  return null;
+}
+
+/** Restores params and optimizer state from a checkpoint folder and returns the run state. */
+export function loadCheckpoint(dir: string, params: readonly Parameter[], opt: AdamW): RunState {
+  let state: RunState & { optimizerSteps: Record<string, number> };
+  try {
+    state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(`${join(dir, 'state.json')}: cannot read the run state: ${(e as Error).message}`);
+  }
+  if (state.version !== 1) throw new CheckpointError(`${join(dir, 'state.json')}: unknown checkpoint version ${String(state.version)}`);
+  const weights = readSafetensors(join(dir, 'weights.safetensors'));
+  for (const p of params) {
+    const data = weights.get(p.name as string);
+    if (!data || data.length !== p.size) {
+      throw new CheckpointError(`${join(dir, 'weights.safetensors')}: tensor '${p.name}' is missing or has the wrong size; is this checkpoint from another config?`);
+    }
+    p.buf.set(data);
+  }
+  const raw = readSafetensors(join(dir, 'optimizer.safetensors'));
+  const dict: AdamWStateDict = {
+    entries: Object.entries(state.optimizerSteps).map(([name, step]) => {
+      const m = raw.get(`${name}::m`);
+      const v = raw.get(`${name}::v`);
+      if (!m || !v) throw new CheckpointError(`${join(dir, 'optimizer.safetensors')}: state of '${name}' is missing`);
+      return { name, step, m, v };
+    }),
+  };
+  opt.loadStateDict(dict, params);
+  return state;
+}

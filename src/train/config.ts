@@ -1,0 +1,165 @@
+// The `lisa train` config: one typed schema with defaults; every key validated, errors name the key, the
+// value and what was expected, and unknown keys get a suggestion.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { LisaError } from '../util/errors.js';
+
+export class ConfigError extends LisaError {}
+
+const positiveInt = z.number().int().positive();
+const nonNegInt = z.number().int().nonnegative();
+const roles = z.enum(['embed', 'posEmbed', 'finalNorm', 'head']);
+
+const modelSchema = z.union([
+  z.string().min(1),
+  z.object({ path: z.string().min(1) }).strict(),
+  z.object({ init: z.record(z.unknown()), tokenizer: z.string().optional() }).strict(),
+]);
+
+const dataSchema = z.object({
+  path: z.string().min(1),
+  format: z.enum(['auto', 'alpaca', 'chat', 'text', 'pretokenized', 'gsm8k', 'pubmedqa']).default('auto'),
+  maxLength: positiveInt.default(512),
+  maskPrompt: z.boolean().default(true),
+  packing: z.boolean().default(false),
+  shuffle: z.boolean().default(true),
+  /** Fraction of examples held out for eval (0 = none), or a separate file. */
+  evalSplit: z.number().min(0).max(0.9).default(0.05),
+  evalPath: z.string().optional(),
+  limit: positiveInt.optional(),
+}).strict();
+
+const methodSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('full') }).strict(),
+  z.object({
+    kind: z.literal('lora'), rank: positiveInt.default(8), alpha: z.number().positive().default(16),
+    dropout: z.number().min(0).lt(1).default(0), targets: z.union([z.literal('all-linear'), z.array(z.string().min(1)).min(1)]).default('all-linear'),
+  }).strict(),
+  z.object({
+    kind: z.literal('lisa'), gamma: nonNegInt.default(2), period: positiveInt.default(20),
+    alwaysTrain: z.array(roles).default(['embed', 'posEmbed', 'finalNorm', 'head']),
+    sampling: z.enum(['uniform', 'weighted', 'reshuffle']).default('uniform'),
+    probabilities: z.array(z.number().nonnegative()).optional(), profile: z.string().optional(),
+    schedule: z.array(z.array(nonNegInt)).optional(), stateOnSwitch: z.enum(['reset', 'keep']).default('reset'),
+    seed: z.number().int().optional(),
+  }).strict(),
+]);
+
+const optimSchema = z.object({
+  lr: z.number().positive().default(1e-4),
+  beta1: z.number().min(0).lt(1).default(0.9),
+  beta2: z.number().min(0).lt(1).default(0.999),
+  eps: z.number().positive().default(1e-8),
+  weightDecay: z.number().min(0).default(0),
+  schedule: z.enum(['constant', 'linear', 'cosine']).default('constant'),
+  warmupSteps: nonNegInt.default(0),
+  minLrRatio: z.number().min(0).max(1).default(0),
+  maxGradNorm: z.number().positive().nullable().default(1.0),
+}).strict();
+
+const trainSchema = z.object({
+  steps: positiveInt.optional(),
+  epochs: z.number().positive().optional(),
+  batchSize: positiveInt.default(4),
+  gradAccum: positiveInt.default(1),
+  seed: z.number().int().default(42),
+  evalEvery: nonNegInt.default(0),
+  saveEvery: nonNegInt.default(0),
+  logEvery: positiveInt.default(10),
+  backend: z.enum(['cpu-native', 'cpu-js']).optional(),
+}).strict();
+
+export const configSchema = z.object({
+  model: modelSchema,
+  data: dataSchema,
+  method: methodSchema.default({ kind: 'lisa' }),
+  optim: optimSchema.default({}),
+  train: trainSchema.default({}),
+  out: z.string().min(1),
+}).strict();
+
+export type TrainConfig = z.infer<typeof configSchema>;
+export type MethodConfig = TrainConfig['method'];
+
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** Keys allowed at a path of the schema (for suggestions). */
+function keysAt(path: (string | number)[], raw: unknown): string[] {
+  const kind = (raw as { method?: { kind?: string } })?.method?.kind;
+  const shapes: Record<string, z.ZodRawShape> = {
+    '': configSchema.shape, data: dataSchema.shape, optim: optimSchema.shape, train: trainSchema.shape,
+    method: (methodSchema.options.find((o) => o.shape.kind.value === kind) ?? methodSchema.options[2]).shape,
+  };
+  return Object.keys(shapes[path.join('.')] ?? {});
+}
+
+function valueAt(raw: unknown, path: (string | number)[]): unknown {
+  return path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined), raw);
+}
+
+function describeIssue(issue: z.ZodIssue, raw: unknown, source: string): string {
+  const key = issue.path.join('.') || '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => {
+      const known = keysAt(issue.path, raw);
+      const best = known.map((n) => [n, distance(k, n)] as const).sort((a, b) => a[1] - b[1])[0];
+      const hint = best && best[1] <= Math.max(2, k.length / 3) ? ` (did you mean '${issue.path.length ? `${key}.` : ''}${best[0]}'?)` : '';
+      return `${source}: unknown key '${issue.path.length ? `${key}.` : ''}${k}'${hint}; allowed: ${known.join(', ')}`;
+    }).join('\n');
+  }
+  const value = valueAt(raw, issue.path);
+  const shown = value === undefined ? 'nothing' : JSON.stringify(value);
+  return `${source}: '${key}' = ${shown}: ${issue.message.replace(/^Invalid input$/, 'invalid value')}`;
+}
+
+/** Validates a raw config object; `source` names its file in errors. */
+export function validateConfig(raw: unknown, source = 'config'): TrainConfig {
+  const r = configSchema.safeParse(raw);
+  if (!r.success) throw new ConfigError(r.error.issues.map((i) => describeIssue(i, raw, source)).join('\n'));
+  const c = r.data;
+  if (c.train.steps === undefined && c.train.epochs === undefined) c.train.steps = 100;
+  return c;
+}
+
+/** Sets a dotted key path to a value parsed as YAML (so numbers, booleans and lists work): a.b=3. */
+export function applyOverride(raw: Record<string, unknown>, assignment: string): void {
+  const eq = assignment.indexOf('=');
+  if (eq <= 0) throw new ConfigError(`--set ${assignment}: expected key.path=value`);
+  const path = assignment.slice(0, eq).split('.');
+  const value = parseYaml(assignment.slice(eq + 1));
+  let node: Record<string, unknown> = raw;
+  for (const k of path.slice(0, -1)) {
+    if (node[k] === undefined || node[k] === null || typeof node[k] !== 'object') node[k] = {};
+    node = node[k] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]] = value;
+}
+
+/** Reads a YAML or JSON config file, applies --set overrides and validates it. */
+export function loadConfig(path: string, overrides: string[] = []): TrainConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${path}: cannot read the config file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${path}: expected a mapping of sections (model, data, method, optim, train, out)`);
+  for (const o of overrides) applyOverride(raw as Record<string, unknown>, o);
+  return validateConfig(raw, path);
+}

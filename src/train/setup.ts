@@ -1,0 +1,83 @@
+// Builds what a training run needs from its config: backend, model (HF folder, hub id or init), tokenizer,
+// examples (train and eval split), fine-tuning method and optimizer.
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setDefaultBackend } from '../backends/index.js';
+import { createModel, initWeights, loadModel, parseConfig, type CausalLM } from '../models/index.js';
+import { resolveModel } from '../io/hub.js';
+import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
+import type { Example } from '../data/example.js';
+import { loadExamples } from '../data/load.js';
+import { AdamW } from '../optim/adamw.js';
+import { FullFineTune } from '../finetune/full.js';
+import { LoraFineTune } from '../finetune/lora.js';
+import { Lisa } from '../finetune/lisa.js';
+import type { FineTuneMethod } from '../finetune/method.js';
+import { Rng } from '../util/rng.js';
+import { ConfigError, type TrainConfig } from './config.js';
+
+export interface RunParts {
+  model: CausalLM;
+  modelDir: string | null;
+  tokenizer: Tokenizer | null;
+  train: Example[];
+  eval: Example[];
+  method: FineTuneMethod;
+  optimizer: AdamW;
+}
+
+async function buildModel(cfg: TrainConfig): Promise<{ model: CausalLM; dir: string | null }> {
+  const m = cfg.model;
+  if (typeof m === 'object' && 'init' in m) {
+    const model = createModel(parseConfig(m.init, 'model.init'));
+    initWeights(model, new Rng(cfg.train.seed));
+    return { model, dir: null };
+  }
+  const ref = typeof m === 'string' ? m : m.path;
+  const dir = existsSync(ref) ? ref : await resolveModel(ref);
+  if (!statSync(dir).isDirectory()) throw new ConfigError(`model: '${ref}' is not a model folder`);
+  return { model: loadModel(dir).model, dir };
+}
+
+function buildTokenizer(cfg: TrainConfig, modelDir: string | null): Tokenizer | null {
+  const explicit = typeof cfg.model === 'object' && 'init' in cfg.model ? cfg.model.tokenizer : undefined;
+  const dir = explicit ?? modelDir;
+  if (!dir) return null;
+  if (explicit || existsSync(join(dir, 'tokenizer.json'))) return loadTokenizer(dir);
+  return null;
+}
+
+/** Splits off a seeded eval fraction (at least one example when the fraction is > 0). */
+function split(examples: Example[], fraction: number, seed: number): [Example[], Example[]] {
+  if (fraction === 0 || examples.length < 2) return [examples, []];
+  const order = new Rng(seed ^ 0x5eed).shuffle(examples.map((_, i) => i));
+  const nEval = Math.max(1, Math.round(examples.length * fraction));
+  const evalIdx = new Set(order.slice(0, nEval));
+  return [examples.filter((_, i) => !evalIdx.has(i)), examples.filter((_, i) => evalIdx.has(i))];
+}
+
+export async function setupRun(cfg: TrainConfig): Promise<RunParts> {
+  if (cfg.train.backend) setDefaultBackend(cfg.train.backend);
+  const { model, dir } = await buildModel(cfg);
+  const tokenizer = buildTokenizer(cfg, dir);
+  if (cfg.data.maxLength > model.maxPositions) {
+    throw new ConfigError(`data.maxLength = ${cfg.data.maxLength} is longer than the model's context (${model.maxPositions})`);
+  }
+  const all = loadExamples(cfg.data, tokenizer, model.config.vocabSize);
+  for (const [i, e] of all.entries()) {
+    if (e.ids.length > model.maxPositions) {
+      throw new ConfigError(`${cfg.data.path}: example ${i + 1} has ${e.ids.length} tokens, longer than the model's context (${model.maxPositions}); lower data.maxLength`);
+    }
+  }
+  const [train, evalSet] = cfg.data.evalPath
+    ? [all, loadExamples({ ...cfg.data, path: cfg.data.evalPath }, tokenizer, model.config.vocabSize)]
+    : split(all, cfg.data.evalSplit, cfg.train.seed);
+  if (train.length === 0) throw new ConfigError(`${cfg.data.path}: the training set is empty`);
+  const o = cfg.optim;
+  const optimizer = new AdamW({ lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay });
+  const mc = cfg.method;
+  const method: FineTuneMethod = mc.kind === 'full' ? new FullFineTune(model)
+    : mc.kind === 'lora' ? new LoraFineTune(model, { ...mc, seed: cfg.train.seed })
+    : new Lisa(model, optimizer, { ...mc, seed: mc.seed ?? cfg.train.seed });
+  return { model, modelDir: dir, tokenizer, train, eval: evalSet, method, optimizer };
+}

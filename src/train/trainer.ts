@@ -1,0 +1,147 @@
+// The training loop: gradient accumulation (token-weighted, so it equals one large batch), clipping, the
+// schedule, periodic eval, metrics.jsonl, atomic checkpoints with exact resume, and the final export.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { scope } from '../tensor/scope.js';
+import { memoryReport, resetPeaks } from '../tensor/memory.js';
+import { backward } from '../autograd/backward.js';
+import { crossEntropy, scale } from '../ops/index.js';
+import { makeBatch } from '../data/example.js';
+import { lrAt, type Schedule } from '../optim/schedule.js';
+import { clipGradNorm, gradNorm } from '../optim/clip.js';
+import { Lisa } from '../finetune/lisa.js';
+import { LoraFineTune } from '../finetune/lora.js';
+import { LisaError } from '../util/errors.js';
+import type { TrainConfig } from './config.js';
+import { setupRun, type RunParts } from './setup.js';
+import { DataStream } from './data-stream.js';
+import { evaluate, type EvalResult } from './evaluate.js';
+import { findCheckpoint, loadCheckpoint, saveCheckpoint, type RunState } from './checkpoint.js';
+import { exportRun } from './export.js';
+
+export class TrainingError extends LisaError {}
+
+export interface StepMetrics {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSec: number;
+  activeLayers?: number[];
+  memory: Record<string, number>;
+  evalLoss?: number;
+  evalPerplexity?: number;
+}
+
+export interface TrainEvents {
+  onStart?(info: { totalSteps: number; startStep: number; trainExamples: number; evalExamples: number }): void;
+  onStep?(m: StepMetrics, totalSteps: number): void;
+  onEval?(step: number, r: EvalResult): void;
+  onSave?(step: number, dir: string): void;
+}
+
+export interface TrainOptions extends TrainEvents {
+  resume?: boolean;
+  /** Checked after every step: when it returns true the run saves a checkpoint and stops. */
+  shouldStop?: () => boolean;
+}
+
+export interface TrainResult { steps: number; stopped: 'done' | 'interrupted'; lastLoss: number; evalLoss?: number; exportDir?: string }
+
+/** The parameters a checkpoint holds: the adapter for LoRA, every parameter otherwise (LISA changes any block). */
+function checkpointParams(parts: RunParts) {
+  return parts.method instanceof LoraFineTune ? parts.method.trainableParameters() : parts.model.parameters();
+}
+
+export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
+  const parts = await setupRun(cfg);
+  const { model, method, optimizer } = parts;
+  const t = cfg.train;
+  const perStep = t.batchSize * t.gradAccum;
+  const totalSteps = t.steps ?? Math.max(1, Math.ceil(((t.epochs ?? 1) * parts.train.length) / perStep));
+  const schedule: Schedule = { kind: cfg.optim.schedule, lr: cfg.optim.lr, warmupSteps: cfg.optim.warmupSteps, totalSteps, minLrRatio: cfg.optim.minLrRatio };
+  const stream = new DataStream(parts.train, { batchSize: t.batchSize, shuffle: cfg.data.shuffle, seed: t.seed });
+  const padId = parts.tokenizer?.padId ?? 0;
+  mkdirSync(cfg.out, { recursive: true });
+  const metricsPath = join(cfg.out, 'metrics.jsonl');
+  let startStep = 0;
+  let metricsLines = 0;
+  const ckpt = opts.resume ? findCheckpoint(cfg.out) : null;
+  if (ckpt) {
+    const s = loadCheckpoint(ckpt, checkpointParams(parts), optimizer);
+    method.loadState(s.methodState);
+    if (method instanceof LoraFineTune) method.loadRngState(s.rngStates.dropout);
+    stream.cursor = s.dataCursor;
+    startStep = s.step;
+    metricsLines = s.metricsLines;
+    const kept = existsSync(metricsPath) ? readFileSync(metricsPath, 'utf8').split('\n').filter(Boolean).slice(0, metricsLines) : [];
+    writeFileSync(metricsPath, kept.map((l) => `${l}\n`).join(''));
+  } else writeFileSync(metricsPath, '');
+  opts.onStart?.({ totalSteps, startStep, trainExamples: parts.train.length, evalExamples: parts.eval.length });
+
+  const save = (step: number) => {
+    const state: RunState = {
+      version: 1, step, dataCursor: stream.cursor, metricsLines, methodState: method.saveState(),
+      rngStates: method instanceof LoraFineTune ? { dropout: method.rngState() } : {},
+    };
+    saveCheckpoint(cfg.out, checkpointParams(parts), optimizer, state);
+    opts.onSave?.(step, join(cfg.out, 'checkpoint'));
+  };
+
+  let lastLoss = NaN;
+  let lastEval: EvalResult | undefined;
+  for (let step = startStep; step < totalSteps; step++) {
+    const started = performance.now();
+    method.beginStep(step);
+    const micro = Array.from({ length: t.gradAccum }, () => makeBatch(stream.next(), padId));
+    const tokens = micro.reduce((n, b) => n + b.tokens, 0);
+    resetPeaks();
+    let lossSum = 0;
+    for (const b of micro) {
+      if (b.tokens === 0) continue;
+      // Each micro-batch contributes sum(CE) / (tokens of the whole step): the gradients add up to the
+      // gradient of one large batch's mean loss.
+      lossSum += scope(() => {
+        const sum = crossEntropy(model.forward(b.ids, b.B, b.T), b.targets, { reduction: 'sum' });
+        backward(scale(sum, 1 / tokens));
+        return sum.item();
+      });
+    }
+    const loss = lossSum / tokens;
+    if (!Number.isFinite(loss)) {
+      for (const p of model.parameters()) p.zeroGrad();
+      throw new TrainingError(`step ${step + 1}: the loss is ${loss}; stopping without applying this update. ` +
+        (findCheckpoint(cfg.out) ? `The last good checkpoint is kept in ${findCheckpoint(cfg.out)}.` : 'No checkpoint was saved yet.'));
+    }
+    const trainable = method.trainableParameters();
+    const norm = cfg.optim.maxGradNorm ? clipGradNorm(trainable, cfg.optim.maxGradNorm) : gradNorm(trainable);
+    const lr = lrAt(schedule, step);
+    optimizer.step(trainable, lr);
+    for (const p of model.parameters()) p.zeroGrad();
+    const mem = memoryReport();
+    const m: StepMetrics = {
+      step: step + 1, loss, lr, gradNorm: norm, tokensPerSec: tokens / ((performance.now() - started) / 1000),
+      ...(method instanceof Lisa ? { activeLayers: method.activeBlocks() } : {}),
+      memory: { ...mem.peak, total: mem.peakTotal },
+    };
+    lastLoss = loss;
+    if (t.evalEvery > 0 && parts.eval.length > 0 && (step + 1) % t.evalEvery === 0) {
+      lastEval = evaluate(model, parts.eval, t.batchSize, padId);
+      m.evalLoss = lastEval.loss;
+      m.evalPerplexity = lastEval.perplexity;
+      opts.onEval?.(step + 1, lastEval);
+    }
+    appendFileSync(metricsPath, `${JSON.stringify(m)}\n`);
+    metricsLines++;
+    opts.onStep?.(m, totalSteps);
+    const stop = opts.shouldStop?.() ?? false;
+    if ((t.saveEvery > 0 && (step + 1) % t.saveEvery === 0) || stop) save(step + 1);
+    if (stop) return { steps: step + 1, stopped: 'interrupted', lastLoss, evalLoss: lastEval?.loss };
+  }
+  if (parts.eval.length > 0) {
+    lastEval = evaluate(model, parts.eval, t.batchSize, padId);
+    opts.onEval?.(totalSteps, lastEval);
+  }
+  const exportDir = exportRun(cfg, parts);
+  return { steps: totalSteps, stopped: 'done', lastLoss, evalLoss: lastEval?.loss, exportDir };
+}
