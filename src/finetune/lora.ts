@@ -51,6 +51,11 @@ export class LoraAdapter extends Module implements LinearAdapter {
     return F.scale(this.base.layout === 'out_in' ? ba : F.contiguous(F.transpose(ba, 0, 1)), this.scale);
   }
 
+  /** Removes this adapter from its base layer. */
+  detach(): void {
+    this.base.setAdapter(null);
+  }
+
   merge(): void {
     if (this.merged) return;
     this.addToBase(1);
@@ -124,6 +129,16 @@ export class LoraFineTune implements FineTuneMethod {
 
   merge(): void { this.adapters.forEach(([, a]) => a.merge()); }
   unmerge(): void { this.adapters.forEach(([, a]) => a.unmerge()); }
+
+  /** Merges every adapter into its base weight and removes the adapters (PEFT's merge_and_unload). */
+  mergeAndUnload(): void {
+    this.merge();
+    for (const [, a] of this.adapters) {
+      a.detach();
+      a.dispose();
+    }
+    this.model.assignNames();
+  }
 
   /** Adapter tensors with PEFT key names (base_model.model.<module>.lora_A.weight). */
   peftTensors(): { name: string; shape: number[]; data: Float32Array }[] {
