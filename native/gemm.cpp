@@ -1,0 +1,229 @@
+// GEMM entry point for JS: argument unpacking with cheap bounds checks (a JS error, never a crash), and the
+// choice of implementation: OpenBLAS (cblas_sgemm per batch item), the built-in blocked kernel (AVX2/FMA or
+// portable after a CPU check), or the naive reference.
+//
+// JS exports:
+//   gemm(transA, transB, M, N, K, alpha, beta, batch, a, aOffset, lda, aBatchStride,
+//        b, bOffset, ldb, bBatchStride, c, cOffset, ldc, cBatchStride): void
+//   gemmInfo(): { impl: 'openblas' | 'avx2' | 'portable' | 'reference', openblasAvailable, avx2, threads }
+//   setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'portable' | 'reference'): void
+//     ('auto': OpenBLAS when loaded, else built-in; 'portable': the built-in driver with its non-AVX2 kernel)
+#include <napi.h>
+
+#include <atomic>
+#include <climits>
+#include <cmath>
+#include <string>
+
+#include "blas.h"
+#include "gemm_impl.h"
+#include "register.h"
+#include "threadpool.h"
+
+namespace lisa {
+namespace {
+enum class Impl { Auto, OpenBlas, Builtin, Portable, Reference };
+std::atomic<Impl> g_impl{Impl::Auto};
+
+const GemmKernels& builtin_kernels() {
+  static const GemmKernels k = cpu_has_avx2_fma() ? avx2_kernels() : portable_kernels();
+  return k;
+}
+
+// What a call runs now: the requested implementation, with 'auto' resolved.
+Impl effective_impl() {
+  Impl impl = g_impl.load();
+  if (impl == Impl::Auto) return blas::available() ? Impl::OpenBlas : Impl::Builtin;
+  return impl;
+}
+
+// C = beta * C (beta == 0: zeros, C not read), for K == 0 or alpha == 0.
+void scale_c(const GemmBatch& p) {
+  const GemmArgs& g = p.g;
+  for (int64_t b = 0; b < p.batch; ++b) {
+    float* C = g.C + b * p.strideC;
+    for (int64_t i = 0; i < g.M; ++i) {
+      float* row = C + i * g.ldc;
+      for (int64_t j = 0; j < g.N; ++j) row[j] = g.beta == 0.0f ? 0.0f : g.beta * row[j];
+    }
+  }
+}
+
+bool fits_int(const GemmArgs& g) {
+  return g.M <= INT_MAX && g.N <= INT_MAX && g.K <= INT_MAX && g.lda <= INT_MAX && g.ldb <= INT_MAX &&
+         g.ldc <= INT_MAX;
+}
+
+void run_gemm(const GemmBatch& p) {
+  const GemmArgs& g = p.g;
+  if (p.batch <= 0 || g.M <= 0 || g.N <= 0) return;
+  Impl impl = effective_impl();
+  if (impl == Impl::Reference) return gemm_reference(p);
+  if (g.K == 0 || g.alpha == 0.0f) return scale_c(p);
+  if (impl == Impl::Portable) return gemm_blocked(p, portable_kernels());
+  if (impl == Impl::OpenBlas && fits_int(g)) {
+    blas::SgemmFn sgemm = blas::sgemm();
+    const int ta = g.transA ? blas::kTrans : blas::kNoTrans, tb = g.transB ? blas::kTrans : blas::kNoTrans;
+    for (int64_t b = 0; b < p.batch; ++b) {
+      sgemm(blas::kRowMajor, ta, tb, static_cast<int>(g.M), static_cast<int>(g.N), static_cast<int>(g.K), g.alpha,
+            g.A + b * p.strideA, static_cast<int>(g.lda), g.B + b * p.strideB, static_cast<int>(g.ldb), g.beta,
+            g.C + b * p.strideC, static_cast<int>(g.ldc));
+    }
+    return;
+  }
+  gemm_blocked(p, builtin_kernels());
+}
+}  // namespace
+}  // namespace lisa
+
+namespace {
+// Reads info[i] as an integer in [lo, hi]; on failure throws a JS RangeError naming `what` and returns false.
+bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t lo, int64_t hi, int64_t* out) {
+  double v = info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : NAN;
+  if (!(v >= static_cast<double>(lo) && v <= static_cast<double>(hi)) || v != std::floor(v)) {
+    Napi::RangeError::New(info.Env(), std::string("gemm: ") + what + " must be an integer in [" + std::to_string(lo) +
+                                          ", " + std::to_string(hi) + "]")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = static_cast<int64_t>(v);
+  return true;
+}
+
+bool ArgF32(const Napi::CallbackInfo& info, size_t i, const char* what, float** data, int64_t* len) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    Napi::TypeError::New(info.Env(), std::string("gemm: ") + what + " must be a Float32Array")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::Float32Array arr = info[i].As<Napi::Float32Array>();
+  *data = arr.Data();
+  *len = static_cast<int64_t>(arr.ElementLength());
+  return true;
+}
+
+// Checks that every element of the `batch` matrices (rows x cols, row stride *ld) lies inside the array.
+// A single row may have any ld (it is raised to cols so that cblas accepts it); an empty operand any ld.
+bool CheckOperand(const Napi::CallbackInfo& info, const char* name, int64_t len, int64_t off, int64_t* ld,
+                  int64_t stride, int64_t batch, int64_t rows, int64_t cols) {
+  if (rows <= 1 && *ld < cols) *ld = cols;
+  if (rows == 0 || cols == 0) {  // an empty operand (K == 0) is never read
+    if (*ld < 1) *ld = 1;
+    return true;
+  }
+  std::string why;
+  if (*ld < cols) {
+    why = "leading dimension is smaller than the row length";
+  } else {
+    // Largest index touched, computed in double to rule out int64 overflow on absurd inputs.
+    double last = static_cast<double>(off) + static_cast<double>(batch - 1) * stride +
+                  static_cast<double>(rows - 1) * static_cast<double>(*ld) + static_cast<double>(cols - 1);
+    if (last >= static_cast<double>(len)) why = "matrix extends past the end of the array";
+  }
+  if (why.empty()) return true;
+  Napi::RangeError::New(info.Env(), std::string("gemm: operand ") + name + ": " + why + " (" + std::to_string(rows) +
+                                        "x" + std::to_string(cols) + ", ld " + std::to_string(*ld) + ", offset " +
+                                        std::to_string(off) + ", batch " + std::to_string(batch) + " stride " +
+                                        std::to_string(stride) + ", array length " + std::to_string(len) + ")")
+      .ThrowAsJavaScriptException();
+  return false;
+}
+
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 20) {
+    Napi::TypeError::New(env, "gemm: expected 20 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  constexpr int64_t kMax = int64_t(1) << 52;
+  lisa::GemmBatch p{};
+  lisa::GemmArgs& g = p.g;
+  g.transA = info[0].ToBoolean().Value();
+  g.transB = info[1].ToBoolean().Value();
+  int64_t aOff, bOff, cOff, aLen, bLen, cLen;
+  float *a, *b;
+  if (!ArgInt(info, 2, "M", 0, kMax, &g.M) || !ArgInt(info, 3, "N", 0, kMax, &g.N) ||
+      !ArgInt(info, 4, "K", 0, kMax, &g.K))
+    return env.Undefined();
+  if (!info[5].IsNumber() || !info[6].IsNumber()) {
+    Napi::TypeError::New(env, "gemm: alpha and beta must be numbers").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  g.alpha = static_cast<float>(info[5].As<Napi::Number>().DoubleValue());
+  g.beta = static_cast<float>(info[6].As<Napi::Number>().DoubleValue());
+  if (!ArgInt(info, 7, "batch", 0, kMax, &p.batch) || !ArgF32(info, 8, "a", &a, &aLen) ||
+      !ArgInt(info, 9, "aOffset", 0, kMax, &aOff) || !ArgInt(info, 10, "lda", 0, kMax, &g.lda) ||
+      !ArgInt(info, 11, "aBatchStride", 0, kMax, &p.strideA) || !ArgF32(info, 12, "b", &b, &bLen) ||
+      !ArgInt(info, 13, "bOffset", 0, kMax, &bOff) || !ArgInt(info, 14, "ldb", 0, kMax, &g.ldb) ||
+      !ArgInt(info, 15, "bBatchStride", 0, kMax, &p.strideB) || !ArgF32(info, 16, "c", &g.C, &cLen) ||
+      !ArgInt(info, 17, "cOffset", 0, kMax, &cOff) || !ArgInt(info, 18, "ldc", 0, kMax, &g.ldc) ||
+      !ArgInt(info, 19, "cBatchStride", 0, kMax, &p.strideC))
+    return env.Undefined();
+  if (p.batch == 0 || g.M == 0 || g.N == 0) return env.Undefined();
+  const int64_t aRows = g.transA ? g.K : g.M, aCols = g.transA ? g.M : g.K;
+  const int64_t bRows = g.transB ? g.N : g.K, bCols = g.transB ? g.K : g.N;
+  if (!CheckOperand(info, "a", aLen, aOff, &g.lda, p.strideA, p.batch, aRows, aCols) ||
+      !CheckOperand(info, "b", bLen, bOff, &g.ldb, p.strideB, p.batch, bRows, bCols) ||
+      !CheckOperand(info, "c", cLen, cOff, &g.ldc, p.strideC, p.batch, g.M, g.N))
+    return env.Undefined();
+  g.A = a + aOff;
+  g.B = b + bOff;
+  g.C += cOff;
+  lisa::run_gemm(p);
+  return env.Undefined();
+}
+
+Napi::Value GemmInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool avx2 = lisa::cpu_has_avx2_fma();
+  const char* impl = "reference";
+  switch (lisa::effective_impl()) {
+    case lisa::Impl::OpenBlas: impl = "openblas"; break;
+    case lisa::Impl::Builtin: impl = lisa::builtin_kernels().name; break;
+    case lisa::Impl::Portable: impl = "portable"; break;
+    default: break;
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("impl", impl);
+  out.Set("openblasAvailable", lisa::blas::available());
+  out.Set("avx2", avx2);
+  out.Set("threads", lisa::num_threads());
+  return out;
+}
+
+Napi::Value SetGemmImpl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  lisa::Impl impl;
+  if (name == "auto") {
+    impl = lisa::Impl::Auto;
+  } else if (name == "openblas") {
+    if (!lisa::blas::available()) {
+      Napi::Error::New(env, "setGemmImpl('openblas'): OpenBLAS is not available (libopenblas.so.0 not loaded, or "
+                            "LISA_NO_OPENBLAS=1)")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    impl = lisa::Impl::OpenBlas;
+  } else if (name == "builtin") {
+    impl = lisa::Impl::Builtin;
+  } else if (name == "portable") {
+    impl = lisa::Impl::Portable;
+  } else if (name == "reference") {
+    impl = lisa::Impl::Reference;
+  } else {
+    Napi::TypeError::New(env, "setGemmImpl(name): name must be 'auto', 'openblas', 'builtin', 'portable' or "
+                              "'reference'")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  lisa::g_impl.store(impl);
+  return env.Undefined();
+}
+}  // namespace
+
+void RegisterGemm(Napi::Env env, Napi::Object exports) {
+  exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
+  exports.Set("gemmInfo", Napi::Function::New(env, GemmInfo, "gemmInfo"));
+  exports.Set("setGemmImpl", Napi::Function::New(env, SetGemmImpl, "setGemmImpl"));
+}

@@ -1,0 +1,59 @@
+// Internal GEMM interface shared by gemm.cpp (N-API binding and dispatch), gemm_blocked.cpp (BLIS-style driver,
+// portable packing and micro-kernel), gemm_avx2.cpp (AVX2/FMA packing and micro-kernel) and gemm_ref.cpp (naive
+// reference). Everything is row-major float32; element offsets are already applied to the pointers.
+#pragma once
+#include <cstdint>
+
+namespace lisa {
+// One product: C = alpha * op(A) @ op(B) + beta * C with op(A) (M, K) and op(B) (K, N). A is stored (M, K) with
+// row stride lda, or (K, M) when transA; B is stored (K, N), or (N, K) when transB. beta == 0: C is not read.
+struct GemmArgs {
+  bool transA, transB;
+  int64_t M, N, K;
+  float alpha, beta;
+  const float* A;
+  int64_t lda;
+  const float* B;
+  int64_t ldb;
+  float* C;
+  int64_t ldc;
+};
+
+// `batch` products; product b uses A + b*strideA, B + b*strideB, C + b*strideC (stride 0 broadcasts).
+struct GemmBatch {
+  GemmArgs g;
+  int64_t batch, strideA, strideB, strideC;
+};
+
+// Register tile of the built-in kernels: MR rows of C by NR columns.
+constexpr int kMR = 6;
+constexpr int kNR = 16;
+
+// C[0:MR, 0:NR] (row stride ldc) = Ap^T Bp + beta * C, where Ap holds kc steps of MR values of op(A) (one
+// column of the tile's rows per step) and Bp kc steps of NR values of op(B). beta == 0: C is not read.
+using MicroKernel = void (*)(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float beta);
+// Packs alpha * op(A)[i0 : i0+mc, k0 : k0+kc] into ceil(mc/MR) panels of kc*MR floats (rows past mc are zero).
+// May write up to kPackSlack floats past the last panel.
+using PackA = void (*)(bool transA, const float* A, int64_t lda, int64_t i0, int64_t k0, int64_t mc, int64_t kc,
+                       float alpha, float* Ap);
+// Packs op(B)[k0 : k0+kc, j0 : j0+nc] into ceil(nc/NR) panels of kc*NR floats (columns past nc are zero).
+using PackB = void (*)(bool transB, const float* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                       float* Bp);
+constexpr int64_t kPackSlack = 16;
+
+struct GemmKernels {
+  MicroKernel kernel;
+  PackA pack_a;
+  PackB pack_b;
+  const char* name;  // "avx2" or "portable"
+};
+
+bool cpu_has_avx2_fma();         // gemm_blocked.cpp: runtime CPU check
+GemmKernels portable_kernels();  // gemm_blocked.cpp
+GemmKernels avx2_kernels();      // gemm_avx2.cpp: only call when cpu_has_avx2_fma()
+
+// Built-in GEMM over the thread pool. Requires M, N, K >= 1 and alpha != 0 (gemm.cpp handles the rest).
+void gemm_blocked(const GemmBatch& p, const GemmKernels& kernels);
+// Naive triple loop with a float accumulator (gemm_ref.cpp). Handles every size, including K == 0.
+void gemm_reference(const GemmBatch& p);
+}  // namespace lisa

@@ -1,0 +1,28 @@
+// Naive reference GEMM: a plain triple loop beside the fast kernels (used by tests and setGemmImpl('reference')).
+// Accumulates in double. Handles every size, K == 0 and alpha == 0 included; beta == 0 never reads C.
+#include "gemm_impl.h"
+
+namespace lisa {
+void gemm_reference(const GemmBatch& p) {
+  const GemmArgs& g = p.g;
+  for (int64_t b = 0; b < p.batch; ++b) {
+    const float* A = g.A + b * p.strideA;
+    const float* B = g.B + b * p.strideB;
+    float* C = g.C + b * p.strideC;
+    for (int64_t i = 0; i < g.M; ++i) {
+      for (int64_t j = 0; j < g.N; ++j) {
+        double acc = 0.0;
+        for (int64_t k = 0; k < g.K; ++k) {
+          float a = g.transA ? A[k * g.lda + i] : A[i * g.lda + k];
+          float v = g.transB ? B[j * g.ldb + k] : B[k * g.ldb + j];
+          acc += static_cast<double>(a) * static_cast<double>(v);
+        }
+        float* c = &C[i * g.ldc + j];
+        double out = static_cast<double>(g.alpha) * acc;
+        if (g.beta != 0.0f) out += static_cast<double>(g.beta) * static_cast<double>(*c);
+        *c = static_cast<float>(out);
+      }
+    }
+  }
+}
+}  // namespace lisa

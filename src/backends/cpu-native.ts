@@ -1,0 +1,182 @@
+// cpu-native: the Backend on the C++ addon (build/lisa_native.node). Thin glue: shapes and strides are packed
+// into a reused Float64Array, op names become small integer codes, and every call goes straight to the addon.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Backend, BinaryOp, Buf, DType, GemmArgs, UnaryOp } from './backend.js';
+import { BINARY_OPS, UNARY_OPS } from './backend.js';
+import { BackendError } from '../util/errors.js';
+
+type F32 = Float32Array;
+
+/** The addon's exports (native/kernels.cpp, native/kernels_bind_rows.cpp, native/gemm.cpp, native/threadpool.cpp). */
+export interface NativeAddon {
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, beta: number,
+    batch: number, a: F32, aOffset: number, lda: number, aBatchStride: number,
+    b: F32, bOffset: number, ldb: number, bBatchStride: number,
+    c: F32, cOffset: number, ldc: number, cBatchStride: number): void;
+  gemmInfo(): { impl: string; openblasAvailable: boolean; avx2: boolean; threads: number };
+  setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'reference'): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  kernelInfo(): { impl: 'avx2' | 'portable'; avx2: boolean; unaryOps: string[]; binaryOps: string[] };
+  /** Switches the non-GEMM kernel table; false when unknown or unsupported on this CPU. */
+  setKernelImpl(name: 'avx2' | 'portable'): boolean;
+  /** meta = [shape, srcStrides, dstStrides] (3*rank values). */
+  copyStrided(src: F32, srcOffset: number, dst: F32, dstOffset: number, rank: number, meta: Float64Array): void;
+  fill(out: F32, value: number): void;
+  unary(op: number, x: F32, out: F32, n: number, alpha: number, beta: number): void;
+  /** meta = [shape, aStrides, bStrides] (3*rank values). */
+  binary(op: number, a: F32, aOffset: number, b: F32, bOffset: number, out: F32, rank: number,
+    meta: Float64Array): void;
+  /** meta = [shape, keep as 0/1] (2*rank values). */
+  sumReduce(x: F32, out: F32, rank: number, meta: Float64Array): void;
+  sumSquares(x: F32, n: number): number;
+  softmax(x: F32, out: F32, rows: number, cols: number, causalT: number): void;
+  softmaxBackward(y: F32, g: F32, dx: F32, rows: number, cols: number): void;
+  crossEntropy(logits: F32, targets: Int32Array, rows: number, V: number, ignoreIndex: number, losses: F32,
+    lse: F32): void;
+  crossEntropyBackward(logits: F32, lse: F32, targets: Int32Array, rows: number, V: number, ignoreIndex: number,
+    scale: F32, dlogits: F32): void;
+  layerNorm(x: F32, w: F32, b: F32 | null, rows: number, C: number, eps: number, y: F32, mean: F32, rstd: F32): void;
+  layerNormBackward(x: F32, w: F32, mean: F32, rstd: F32, gy: F32, rows: number, C: number,
+    dx: F32 | null, dw: F32 | null, db: F32 | null): void;
+  rmsNorm(x: F32, w: F32, rows: number, C: number, eps: number, y: F32, rstd: F32): void;
+  rmsNormBackward(x: F32, w: F32, rstd: F32, gy: F32, rows: number, C: number, dx: F32 | null, dw: F32 | null): void;
+  rope(x: F32, cos: F32, sin: F32, outer: number, T: number, hs: number, halfSplit: boolean, inverse: boolean,
+    out: F32): void;
+  embedding(weight: F32, ids: Int32Array, n: number, C: number, out: F32): void;
+  embeddingBackward(ids: Int32Array, g: F32, n: number, C: number, dweight: F32): void;
+  adamw(p: F32, g: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number,
+    weightDecay: number, step: number): void;
+}
+
+/** Integer op codes passed to the addon: the index in UNARY_OPS / BINARY_OPS (native/kernels.h mirrors them). */
+export const UNARY_CODE = Object.fromEntries(UNARY_OPS.map((op, i) => [op, i])) as Record<UnaryOp, number>;
+export const BINARY_CODE = Object.fromEntries(BINARY_OPS.map((op, i) => [op, i])) as Record<BinaryOp, number>;
+
+/** build/lisa_native.node, two levels above this file in both src/backends and dist/backends. */
+export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../build/lisa_native.node', import.meta.url));
+
+let tried = false;
+let addon: NativeAddon | null = null;
+let backend: Backend | null = null;
+let reason = 'not loaded yet';
+
+function tryLoad(): void {
+  if (tried) return;
+  tried = true;
+  try {
+    const m = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeAddon;
+    const info = m.kernelInfo();
+    const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+    if (!same(info.unaryOps, UNARY_OPS) || !same(info.binaryOps, BINARY_OPS)) {
+      reason = `${NATIVE_ADDON_PATH} was built with different op codes; rebuild it with 'node scripts/build-native.mjs'`;
+      return;
+    }
+    addon = m;
+    backend = makeBackend(m);
+    reason = '';
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    reason = `could not load ${NATIVE_ADDON_PATH} (${msg}); build it with 'node scripts/build-native.mjs'`;
+  }
+}
+
+/** The cpu-native Backend, or null when the addon is missing or unusable (see nativeUnavailableReason()). */
+export function loadNativeBackend(): Backend | null {
+  tryLoad();
+  return backend;
+}
+
+export function isNativeAvailable(): boolean {
+  return loadNativeBackend() !== null;
+}
+
+/** Why cpu-native is unavailable ('' when it is available). */
+export function nativeUnavailableReason(): string {
+  tryLoad();
+  return reason;
+}
+
+/** The raw addon (thread count, GEMM/kernel implementation switches); throws BackendError when unavailable. */
+export function nativeAddon(): NativeAddon {
+  tryLoad();
+  if (!addon) throw new BackendError(`cpu-native backend unavailable: ${reason}`);
+  return addon;
+}
+
+/** The cpu-native Backend; throws BackendError "cpu-native backend unavailable: <why>" when it did not load. */
+export function cpuNative(): Backend {
+  const b = loadNativeBackend();
+  if (!b) throw new BackendError(`cpu-native backend unavailable: ${reason}`);
+  return b;
+}
+
+function makeBackend(N: NativeAddon): Backend {
+  // Scratch for shapes/strides, reused across calls (kernels never call back into JS).
+  let meta = new Float64Array(48);
+  const pack3 = (x: readonly number[], y: readonly number[], z: readonly number[]): Float64Array => {
+    const r = x.length;
+    if (meta.length < 3 * r) meta = new Float64Array(3 * r);
+    for (let d = 0; d < r; d++) {
+      meta[d] = x[d]!;
+      meta[r + d] = y[d]!;
+      meta[2 * r + d] = z[d]!;
+    }
+    return meta;
+  };
+  // Callers only pass Float32Array to a backend whose supports('float64') is false.
+  const f = (b: Buf): F32 => b as F32;
+  const fn = (b: Buf | null): F32 | null => b as F32 | null;
+
+  return {
+    name: 'cpu-native',
+    supports: (dtype: DType) => dtype === 'float32',
+    alloc(dtype: DType, n: number): Buf {
+      if (dtype !== 'float32') throw new BackendError(`cpu-native supports only float32, not ${dtype}`);
+      return new Float32Array(n);
+    },
+    copyStrided(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape) {
+      N.copyStrided(f(src), srcOffset, f(dst), dstOffset, shape.length, pack3(shape, srcStrides, dstStrides));
+    },
+    fill: (out, value) => N.fill(f(out), value),
+    unary: (op, x, out, n, alpha, beta) => N.unary(UNARY_CODE[op], f(x), f(out), n, alpha, beta),
+    binary(op, a, aOffset, aStrides, b, bOffset, bStrides, out, shape) {
+      N.binary(BINARY_CODE[op], f(a), aOffset, f(b), bOffset, f(out), shape.length, pack3(shape, aStrides, bStrides));
+    },
+    sumReduce(x, shape, keep, out) {
+      const r = shape.length;
+      if (meta.length < 2 * r) meta = new Float64Array(2 * r);
+      for (let d = 0; d < r; d++) {
+        meta[d] = shape[d]!;
+        meta[r + d] = keep[d] ? 1 : 0;
+      }
+      N.sumReduce(f(x), f(out), r, meta);
+    },
+    sumSquares: (x, n) => N.sumSquares(f(x), n),
+    gemm(g: GemmArgs) {
+      N.gemm(g.transA, g.transB, g.M, g.N, g.K, g.alpha, g.beta, g.batch,
+        f(g.a), g.aOffset, g.lda, g.aBatchStride, f(g.b), g.bOffset, g.ldb, g.bBatchStride,
+        f(g.c), g.cOffset, g.ldc, g.cBatchStride);
+    },
+    softmax: (x, out, rows, cols, causalT) => N.softmax(f(x), f(out), rows, cols, causalT),
+    softmaxBackward: (y, g, dx, rows, cols) => N.softmaxBackward(f(y), f(g), f(dx), rows, cols),
+    crossEntropy: (logits, targets, rows, V, ignoreIndex, losses, lse) =>
+      N.crossEntropy(f(logits), targets, rows, V, ignoreIndex, f(losses), f(lse)),
+    crossEntropyBackward: (logits, lse, targets, rows, V, ignoreIndex, scale, dlogits) =>
+      N.crossEntropyBackward(f(logits), f(lse), targets, rows, V, ignoreIndex, f(scale), f(dlogits)),
+    layerNorm: (x, w, b, rows, C, eps, y, mean, rstd) =>
+      N.layerNorm(f(x), f(w), fn(b), rows, C, eps, f(y), f(mean), f(rstd)),
+    layerNormBackward: (x, w, mean, rstd, gy, rows, C, dx, dw, db) =>
+      N.layerNormBackward(f(x), f(w), f(mean), f(rstd), f(gy), rows, C, fn(dx), fn(dw), fn(db)),
+    rmsNorm: (x, w, rows, C, eps, y, rstd) => N.rmsNorm(f(x), f(w), rows, C, eps, f(y), f(rstd)),
+    rmsNormBackward: (x, w, rstd, gy, rows, C, dx, dw) =>
+      N.rmsNormBackward(f(x), f(w), f(rstd), f(gy), rows, C, fn(dx), fn(dw)),
+    rope: (x, cos, sin, outer, T, hs, halfSplit, inverse, out) =>
+      N.rope(f(x), f(cos), f(sin), outer, T, hs, halfSplit, inverse, f(out)),
+    embedding: (weight, ids, n, C, out) => N.embedding(f(weight), ids, n, C, f(out)),
+    embeddingBackward: (ids, g, n, C, dweight) => N.embeddingBackward(ids, f(g), n, C, f(dweight)),
+    adamw: (p, g, m, v, n, lr, beta1, beta2, eps, weightDecay, step) =>
+      N.adamw(f(p), f(g), f(m), f(v), n, lr, beta1, beta2, eps, weightDecay, step),
+  };
+}
