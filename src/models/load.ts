@@ -1,7 +1,7 @@
 // HF model folders in and out: config.json + safetensors (single or sharded) <-> a CausalLM. Every parameter
 // is read straight into its buffer, tensor by tensor; shapes are checked against config.json.
 import { join } from 'node:path';
-import type { Backend } from '../backends/backend.js';
+import type { Backend, DType } from '../backends/backend.js';
 import { readConfig, readGenerationConfig, openModelWeights, writeHfFolder, CONFIG_FILE } from '../io/hf-folder.js';
 import { FormatError } from '../io/errors.js';
 import type { WriteDtype } from '../io/safetensors.js';
@@ -23,9 +23,10 @@ export interface LoadedModel {
   generationConfig?: Record<string, unknown>;
 }
 
-export function loadModel(dir: string, opts: { backend?: Backend } = {}): LoadedModel {
+/** dtype float64 (cpu-js only) is for reference checks; checkpoints are read as float32 and widened. */
+export function loadModel(dir: string, opts: { backend?: Backend; dtype?: DType } = {}): LoadedModel {
   const config = parseConfig(readConfig(dir), join(dir, CONFIG_FILE));
-  const model = createModel(config, { backend: opts.backend });
+  const model = createModel(config, { backend: opts.backend, dtype: opts.dtype });
   const weights = openModelWeights(dir);
   try {
     const used = new Set<string>();
@@ -36,7 +37,8 @@ export function loadModel(dir: string, opts: { backend?: Backend } = {}): Loaded
       if (!shapesEqual(info.shape, p.shape)) {
         throw new FormatError(info.file, `has shape ${fmtShape(info.shape)} but config.json implies ${fmtShape(p.shape)}`, key);
       }
-      weights.readInto(key, p.buf as Float32Array);
+      if (p.buf instanceof Float32Array) weights.readInto(key, p.buf);
+      else p.buf.set(weights.read(key));
       used.add(key);
     }
     const tiedHead = (n: string) => n === 'lm_head.weight' && !model.namedParameters().some(([m]) => m === 'lm_head.weight');
