@@ -84,21 +84,18 @@ export class ChatTemplate {
         throw new ChatTemplateError(this.source, `message ${i} must be {role: string, content: string}`);
       }
     });
-    const source = this.source;
     const vars: Record<string, unknown> = {
       ...opts.extra,
       messages: messages.map((m) => ({ ...m })),
       add_generation_prompt: opts.addGenerationPrompt ?? false,
       bos_token: opts.bosToken ?? '',
       eos_token: opts.eosToken ?? '',
-      raise_exception: (msg: unknown) => {
-        throw new ChatTemplateError(source, `raise_exception: ${String(msg)}`);
-      },
     };
+    // raise_exception is a @huggingface/jinja global (it throws Error(message)) and cannot be redefined, so a
+    // template's own exception and a runtime error both arrive here; the message says which.
     try {
       return this.compiled.render(vars);
     } catch (e) {
-      if (e instanceof ChatTemplateError) throw e;
       throw new ChatTemplateError(this.source, `render failed: ${(e as Error).message}`);
     }
   }

@@ -245,7 +245,8 @@ export function tokenizerFromFiles(files: TokenizerFiles, init: TokenizerInit = 
 /**
  * Loads a tokenizer from a path:
  * - a folder with tokenizer.json (HF; tokenizer_config.json and config.json are read when present),
- * - a folder with tokenizer.model (SentencePiece BPE), or encoder.json + vocab.bpe (GPT-2), converted in memory,
+ * - a folder with tokenizer.model (SentencePiece BPE), or encoder.json + vocab.bpe / vocab.json + merges.txt (GPT-2),
+ *   converted in memory,
  * - a file: tokenizer.json, *.model (SentencePiece) or *.bin (llama2.c tokenizer).
  */
 export function loadTokenizer(path: string): Tokenizer {
@@ -277,6 +278,14 @@ export function loadTokenizer(path: string): Tokenizer {
   let converted: TokenizerFiles | null = null;
   if (existsSync(file('tokenizer.model'))) converted = convertSentencePieceTokenizer(file('tokenizer.model'));
   else if (existsSync(file('encoder.json')) && existsSync(file('vocab.bpe'))) converted = convertGpt2Tokenizer(dir);
+  else if (existsSync(file('vocab.json')) && existsSync(file('merges.txt'))) {
+    // The slow-tokenizer files of an HF byte-level BPE: only GPT-2's pre-tokenizer regex is known here.
+    const type = (modelConfig as { model_type?: unknown } | undefined)?.model_type;
+    if (type !== undefined && type !== 'gpt2') {
+      throw new TokenizerFileError(path, `vocab.json + merges.txt of model_type ${JSON.stringify(type)}; expected a tokenizer.json (only GPT-2's can be converted)`);
+    }
+    converted = convertGpt2Tokenizer(file('vocab.json'), file('merges.txt'));
+  }
   if (converted === null) {
     throw new TokenizerFileError(path, 'no tokenizer found; expected tokenizer.json, tokenizer.model, or encoder.json + vocab.bpe');
   }

@@ -1,0 +1,156 @@
+// Shared by the dataset readers: JSON/JSONL records with their locations, field checks, prompt/response -> Example
+// with loss masking, and truncation to maxLength.
+import { readFileSync } from 'node:fs';
+import type { Tokenizer } from './tokenizer.js';
+import { IGNORE_INDEX, type Example } from './example.js';
+import { DataError } from './pretokenized.js';
+
+/** One record of a data file and where it is, for errors: "file:line" (JSONL) or "file[index]" (JSON array). */
+export interface SourceRecord {
+  value: unknown;
+  where: string;
+}
+
+/** The whole data file as text (a leading BOM dropped); DataError when it cannot be read. */
+export function readDataText(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new DataError(`${path}: cannot read the data file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** Parses a whole file as one JSON value; the error names the line when the parser gives a position. */
+export function parseJsonFile(path: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const pos = /position (\d+)/.exec(msg);
+    const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : null;
+    throw new DataError(`${path}${line !== null ? `:${line}` : ''}: not valid JSON (${msg})`);
+  }
+}
+
+/**
+ * The records of a JSON array file (text starts with '[') or of a JSONL file (one JSON value per non-empty
+ * line). JSONL records are located by 1-based line, array records by 0-based index.
+ */
+export function readRecords(path: string, text: string = readDataText(path)): SourceRecord[] {
+  if (text.trimStart().startsWith('[')) {
+    const arr = parseJsonFile(path, text);
+    if (!Array.isArray(arr)) throw new DataError(`${path}: expected a JSON array of records`);
+    return arr.map((value, i) => ({ value, where: `${path}[${i}]` }));
+  }
+  const out: SourceRecord[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      out.push({ value: JSON.parse(line), where: `${path}:${i + 1}` });
+    } catch {
+      throw new DataError(`${path}:${i + 1}: not valid JSON (JSONL expects one JSON object per line)`);
+    }
+  });
+  return out;
+}
+
+/** The record as an object, or a DataError naming where it is. */
+export function recordObject(rec: SourceRecord): Record<string, unknown> {
+  const v = rec.value;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new DataError(`${rec.where}: expected a JSON object, got ${describe(v)}`);
+  return v as Record<string, unknown>;
+}
+
+/** A string field; `optional` fields may be missing or null (then ''). */
+export function stringField(rec: SourceRecord, key: string, opts: { optional?: boolean } = {}): string {
+  const v = recordObject(rec)[key];
+  if ((v === undefined || v === null) && opts.optional) return '';
+  if (v === undefined) throw new DataError(`${rec.where}: missing '${key}' (expected a string)`);
+  if (typeof v !== 'string') throw new DataError(`${rec.where}: '${key}' must be a string, got ${describe(v)}`);
+  return v;
+}
+
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${JSON.stringify(v)?.slice(0, 40)}`;
+}
+
+/** Text to ids without the tokenizer's automatic special tokens (those are added once, by the caller). */
+export function encodeText(tok: Tokenizer, text: string): number[] {
+  return text.length === 0 ? [] : tok.encode(text, { addSpecialTokens: false });
+}
+
+const prefixCache = new WeakMap<Tokenizer, number[]>();
+
+/**
+ * The ids that the tokenizer's post-processor puts before a text (Llama/Mistral with add_bos_token: [BOS];
+ * GPT-2: none), found by encoding a probe with and without special tokens. Anything it appends (add_eos_token)
+ * is left out: the readers append EOS themselves where a sequence ends.
+ */
+export function specialPrefix(tok: Tokenizer): number[] {
+  let prefix = prefixCache.get(tok);
+  if (prefix === undefined) {
+    const withSpecial = tok.encode('a', { addSpecialTokens: true });
+    const plain = tok.encode('a', { addSpecialTokens: false });
+    prefix = [];
+    for (let i = 0; i + plain.length <= withSpecial.length; i++) {
+      if (plain.every((id, j) => withSpecial[i + j] === id)) {
+        prefix = withSpecial.slice(0, i);
+        break;
+      }
+    }
+    prefixCache.set(tok, prefix);
+  }
+  return prefix;
+}
+
+/** Length of the longest common prefix of two id lists. */
+export function commonPrefixLength(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+/**
+ * A prompt/response pair as one example: [special prefix] + prompt + response + [EOS].
+ * The prompt is tokenized alone, exactly as it is at inference (`tokenizer.encode(prompt)`). The response is
+ * tokenized in context (the tokens of prompt + response after the prompt's), so the model learns the tokens it
+ * would generate; when the prompt's tokens are not a prefix of the joint tokens (a merge across the boundary) the
+ * response is tokenized alone. With maskPrompt, the prefix and prompt get label IGNORE_INDEX and the response and
+ * EOS are learned; without it every position is learned. EOS is appended when the tokenizer has one.
+ */
+export function promptExample(tok: Tokenizer, prompt: string, response: string, maskPrompt: boolean): Example {
+  const prefix = specialPrefix(tok);
+  const promptIds = encodeText(tok, prompt);
+  const joint = encodeText(tok, prompt + response);
+  const responseIds = commonPrefixLength(promptIds, joint) === promptIds.length ? joint.slice(promptIds.length) : encodeText(tok, response);
+  const eos = tok.eosId === null ? [] : [tok.eosId];
+  const ids = [...prefix, ...promptIds, ...responseIds, ...eos];
+  const labels = maskPrompt
+    ? [...new Array<number>(prefix.length + promptIds.length).fill(IGNORE_INDEX), ...responseIds, ...eos]
+    : [...ids];
+  return { ids, labels };
+}
+
+/** The number of positions that are loss targets (labels[0] never is: position t predicts labels[t + 1]). */
+export function targetCount(e: Example): number {
+  let n = 0;
+  for (let t = 1; t < e.labels.length; t++) if (e.labels[t] !== IGNORE_INDEX) n++;
+  return n;
+}
+
+/**
+ * Truncation policy: keep the first maxLength tokens (the prompt is kept, the end of the response is cut).
+ * Returns null when nothing is left to learn (e.g. the prompt alone fills maxLength, or the record had no
+ * learned part at all): the caller skips such examples and counts them.
+ */
+export function truncateExample(e: Example, maxLength: number): { example: Example | null; truncated: boolean } {
+  const truncated = e.ids.length > maxLength;
+  const out = truncated ? { ids: e.ids.slice(0, maxLength), labels: e.labels.slice(0, maxLength) } : e;
+  return { example: targetCount(out) > 0 ? out : null, truncated };
+}
