@@ -188,25 +188,37 @@ void pack_a_avx2(bool transA, const float* A, int64_t lda, int64_t i0, int64_t k
 // op(B)[k0 : k0+kc, j0 : j0+nc] -> panels of kc steps x 16 columns.
 void pack_b_avx2(bool transB, const float* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
                  float* Bp) {
+  if (!transB) {
+    // B is (K, N): each k step of a panel is 16 contiguous floats. Four panels at a time, so each row is read
+    // 256 contiguous bytes per visit while only four write streams are open (panels are 16*kc floats apart,
+    // which alias in L1 when many are written at once).
+    constexpr int64_t kGroup = 4 * kNR;
+    const int64_t full = nc / kNR * kNR;
+    for (int64_t jg = 0; jg < full; jg += kGroup) {
+      const int64_t je = std::min(full, jg + kGroup);
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* src = B + (k0 + k) * ldb + j0;
+        float* dst = Bp + k * kNR;
+        for (int64_t jp = jg; jp < je; jp += kNR) {
+          _mm256_store_ps(dst + jp * kc, _mm256_loadu_ps(src + jp));
+          _mm256_store_ps(dst + jp * kc + 8, _mm256_loadu_ps(src + jp + 8));
+        }
+      }
+    }
+    if (full < nc) {  // last, partial panel: masked loads, zeros past nc
+      const __m256i m0 = lane_mask(nc - full), m1 = lane_mask(nc - full - 8);
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* src = B + (k0 + k) * ldb + j0 + full;
+        float* dst = Bp + full * kc + k * kNR;
+        _mm256_store_ps(dst, _mm256_maskload_ps(src, m0));
+        _mm256_store_ps(dst + 8, _mm256_maskload_ps(src + 8, m1));
+      }
+    }
+    return;
+  }
   for (int64_t jp = 0; jp < nc; jp += kNR) {
     const int64_t nr = std::min<int64_t>(kNR, nc - jp);
     float* dst = Bp + jp * kc;
-    if (!transB) {  // B is (K, N): each k step is nr contiguous floats
-      const float* src = B + k0 * ldb + j0 + jp;
-      if (nr == kNR) {
-        for (int64_t k = 0; k < kc; ++k) {
-          _mm256_store_ps(dst + k * kNR, _mm256_loadu_ps(src + k * ldb));
-          _mm256_store_ps(dst + k * kNR + 8, _mm256_loadu_ps(src + k * ldb + 8));
-        }
-      } else {
-        const __m256i m0 = lane_mask(nr), m1 = lane_mask(nr - 8);
-        for (int64_t k = 0; k < kc; ++k) {
-          _mm256_store_ps(dst + k * kNR, _mm256_maskload_ps(src + k * ldb, m0));
-          _mm256_store_ps(dst + k * kNR + 8, _mm256_maskload_ps(src + k * ldb + 8, m1));
-        }
-      }
-      continue;
-    }
     // B is (N, K): column j of op(B) is row j of B. Transpose 8 rows x 8 k steps at a time.
     const float* rows[kNR];
     for (int c = 0; c < kNR; ++c) rows[c] = B + (j0 + jp + std::min<int64_t>(c, nr - 1)) * ldb + k0;

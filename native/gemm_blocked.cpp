@@ -4,6 +4,7 @@
 // and by column (or row) ranges of C; every task packs into its own thread-local buffers, so no barriers.
 // Also holds the portable (scalar, compiler-vectorised) packing and micro-kernel used when AVX2/FMA is missing.
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstdio>
 #include <numeric>
@@ -58,6 +59,17 @@ struct PackBuffers {
 };
 thread_local PackBuffers t_buffers;
 
+// A whole operand packed by this thread for one batch item of one call (see gemm_blocked).
+struct PrepackCache {
+  uint64_t call = 0;
+  int64_t item = -1;
+  float* buf = nullptr;
+  size_t cap = 0;
+  ~PrepackCache() { std::free(buf); }
+};
+thread_local PrepackCache t_prepack;
+std::atomic<uint64_t> g_calls{0};  // numbers gemm_blocked calls, to tell a stale PrepackCache
+
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Splits n into ceil(n/max) near-equal blocks, each rounded up to a multiple of unit; returns the block size.
@@ -66,15 +78,35 @@ inline int64_t balanced_block(int64_t n, int64_t max, int64_t unit) {
   return ceil_div(ceil_div(n, blocks), unit) * unit;
 }
 
-// C[i0:i1, j0:j1] of one product, on the calling thread.
-void gemm_tile(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1, const GemmKernels& kr) {
+inline int64_t kc_block(int64_t K) { return balanced_block(K, blocking().kc, 1); }
+
+// Packs all of alpha*op(A) (all M rows, every KC block): block pc starts at dst + round_up(M, MR) * pc and its
+// rows from ic (a multiple of MR) at + ic * kc, which is where gemm_tile looks for them.
+void prepack_a(const GemmArgs& g, const GemmKernels& kr, float* dst) {
+  const int64_t kc_max = kc_block(g.K), m_pad = ceil_div(g.M, kMR) * kMR;
+  for (int64_t pc = 0; pc < g.K; pc += kc_max)
+    kr.pack_a(g.transA, g.A, g.lda, 0, pc, g.M, std::min(kc_max, g.K - pc), g.alpha, dst + m_pad * pc);
+}
+
+// Packs all of op(B) likewise: block pc at dst + round_up(N, NR) * pc, columns from jc at + jc * kc.
+void prepack_b(const GemmArgs& g, const GemmKernels& kr, float* dst) {
+  const int64_t kc_max = kc_block(g.K), n_pad = ceil_div(g.N, kNR) * kNR;
+  for (int64_t pc = 0; pc < g.K; pc += kc_max)
+    kr.pack_b(g.transB, g.B, g.ldb, pc, 0, std::min(kc_max, g.K - pc), g.N, dst + n_pad * pc);
+}
+
+// C[i0:i1, j0:j1] of one product, on the calling thread. Apre (then i0 == 0) / Bpre (then j0 is a multiple of
+// NR), when not null, hold the whole operand packed by prepack_a / prepack_b, and that operand is not re-packed.
+void gemm_tile(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1, const GemmKernels& kr,
+               const float* Apre, const float* Bpre) {
   const Blocking& bl = blocking();
   const int64_t m = i1 - i0, n = j1 - j0;
-  const int64_t kc_max = balanced_block(g.K, bl.kc, 1);
+  const int64_t kc_max = kc_block(g.K);
   const int64_t mc_max = balanced_block(m, bl.mc, kMR);
-  const int64_t nc_max = balanced_block(n, bl.nc, kNR);
-  float* Ap = PackBuffers::grow(t_buffers.a, t_buffers.a_cap, mc_max * kc_max + kPackSlack);
-  float* Bp = PackBuffers::grow(t_buffers.b, t_buffers.b_cap, nc_max * kc_max + kPackSlack);
+  const int64_t nc_max = Bpre ? ceil_div(n, kNR) * kNR : balanced_block(n, bl.nc, kNR);
+  const int64_t m_pad = ceil_div(g.M, kMR) * kMR, n_pad = ceil_div(g.N, kNR) * kNR;
+  float* Ap = Apre ? nullptr : PackBuffers::grow(t_buffers.a, t_buffers.a_cap, mc_max * kc_max + kPackSlack);
+  float* Bp = Bpre ? nullptr : PackBuffers::grow(t_buffers.b, t_buffers.b_cap, nc_max * kc_max + kPackSlack);
   alignas(64) float tmp[kMR * kNR];
 
   for (int64_t jc = j0; jc < j1; jc += nc_max) {
@@ -82,10 +114,18 @@ void gemm_tile(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1
     for (int64_t pc = 0; pc < g.K; pc += kc_max) {
       const int64_t kc = std::min(kc_max, g.K - pc);
       const float beta = pc == 0 ? g.beta : 1.0f;
-      kr.pack_b(g.transB, g.B, g.ldb, pc, jc, kc, nc, Bp);
+      if (Bpre) {
+        Bp = const_cast<float*>(Bpre) + n_pad * pc + jc * kc;
+      } else {
+        kr.pack_b(g.transB, g.B, g.ldb, pc, jc, kc, nc, Bp);
+      }
       for (int64_t ic = i0; ic < i1; ic += mc_max) {
         const int64_t mc = std::min(mc_max, i1 - ic);
-        kr.pack_a(g.transA, g.A, g.lda, ic, pc, mc, kc, g.alpha, Ap);
+        if (Apre) {
+          Ap = const_cast<float*>(Apre) + m_pad * pc + ic * kc;
+        } else {
+          kr.pack_a(g.transA, g.A, g.lda, ic, pc, mc, kc, g.alpha, Ap);
+        }
         // Macro-kernel: the B micro-panel (outer loop) stays in L1 while A micro-panels stream from L2.
         for (int64_t jr = 0; jr < nc; jr += kNR) {
           const int64_t nr = std::min<int64_t>(kNR, nc - jr);
@@ -189,29 +229,51 @@ GemmKernels portable_kernels() { return {kernel_portable, pack_a_portable, pack_
 void gemm_blocked(const GemmBatch& p, const GemmKernels& kr) {
   const GemmArgs& g = p.g;
   const int64_t threads = num_threads();
-  // Tasks: each batch item is cut into `parts` ranges of C, along N when N >= M (every task then re-packs
-  // only the smaller A) and along M otherwise. parts makes batch * parts a multiple of the thread count.
-  int64_t parts = threads / std::gcd(p.batch, threads);
+  const double flops = 2.0 * static_cast<double>(g.M) * g.N * g.K * p.batch;
+  // Threads used: at most one per ~4 MFLOP, so small products do not pay for waking the pool.
+  const int64_t workers = std::max<int64_t>(1, std::min<int64_t>(threads, static_cast<int64_t>(flops / 4.0e6)));
+
+  // Tasks, handed out dynamically (a thread slowed by other processes just takes fewer): whole batch items
+  // when there are enough of them; otherwise each item is cut into `parts` ranges of C, along N when N >= M
+  // (each task then needs only its columns of B, and all of A) and along M otherwise.
   const bool split_n = g.N >= g.M;
   const int64_t units = split_n ? ceil_div(g.N, kNR) : ceil_div(g.M, kMR);
-  parts = std::max<int64_t>(1, std::min(parts, units));
+  // The operand every task of an item needs is packed once per thread and item (not once per task) when it is
+  // small enough; then tasks can be fine-grained. Otherwise one task per thread, each packing its own.
+  const int64_t shared_floats = (split_n ? ceil_div(g.M, kMR) * kMR : ceil_div(g.N, kNR) * kNR) * g.K;
+  const bool prepack = workers > 1 && p.batch < 2 * workers && shared_floats <= (int64_t(1) << 22);
+  int64_t parts = 1;
+  if (workers > 1 && p.batch < 2 * workers) {
+    parts = prepack ? ceil_div(4 * workers, p.batch) : workers / std::gcd(p.batch, workers);
+    parts = std::max<int64_t>(1, std::min(parts, units));
+  }
   const int64_t tasks = p.batch * parts;
-  // At least ~4 MFLOP per chunk, so small products do not pay for waking the pool.
-  const double task_flops = 2.0 * static_cast<double>(g.M) * g.N * g.K / parts;
-  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(4.0e6 / std::max(task_flops, 1.0)));
+  const uint64_t call = g_calls.fetch_add(1) + 1;
+  std::atomic<int64_t> next{0};
 
-  parallel_for(tasks, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
+  parallel_for(std::min(workers, tasks), 1, [&](int64_t, int64_t) {
+    for (int64_t t; (t = next.fetch_add(1)) < tasks;) {
       const int64_t b = t / parts, part = t % parts;
       GemmArgs gb = g;
       gb.A += b * p.strideA;
       gb.B += b * p.strideB;
       gb.C += b * p.strideC;
+      const float* pre = nullptr;
+      if (prepack) {
+        PrepackCache& pc = t_prepack;
+        if (pc.call != call || pc.item != b) {
+          float* buf = PackBuffers::grow(pc.buf, pc.cap, shared_floats + kPackSlack);
+          split_n ? prepack_a(gb, kr, buf) : prepack_b(gb, kr, buf);
+          pc.call = call;
+          pc.item = b;
+        }
+        pre = pc.buf;
+      }
       const int64_t u0 = units * part / parts, u1 = units * (part + 1) / parts;
       if (split_n) {
-        gemm_tile(gb, 0, g.M, u0 * kNR, std::min(g.N, u1 * kNR), kr);
+        gemm_tile(gb, 0, g.M, u0 * kNR, std::min(g.N, u1 * kNR), kr, pre, nullptr);
       } else {
-        gemm_tile(gb, u0 * kMR, std::min(g.M, u1 * kMR), 0, g.N, kr);
+        gemm_tile(gb, u0 * kMR, std::min(g.M, u1 * kMR), 0, g.N, kr, nullptr, pre);
       }
     }
   });

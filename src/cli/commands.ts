@@ -2,8 +2,13 @@
 import type { Command } from 'commander';
 import { registerTrain } from './train.js';
 import { registerExport } from './export.js';
+import { registerConvert } from './convert.js';
+import { registerGenerate } from './generate.js';
+import { registerEval } from './eval.js';
+import { registerMemory } from './memory.js';
+import { registerQuickstart } from './quickstart.js';
 
-const COMMANDS: ((program: Command) => void)[] = [registerTrain, registerExport];
+const COMMANDS: ((program: Command) => void)[] = [registerTrain, registerExport, registerConvert, registerGenerate, registerEval, registerMemory, registerQuickstart];
 
 export function registerCommands(program: Command): void {
   for (const register of COMMANDS) register(program);

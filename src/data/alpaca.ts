@@ -1,7 +1,6 @@
 // Alpaca instruction data (JSON array or JSONL of {instruction, input, output}) and the Alpaca prompt template.
 import type { Tokenizer } from './tokenizer.js';
-import type { Example } from './example.js';
-import { promptExample, readRecords, stringField } from './prompt.js';
+import { promptExample, type PromptResponseExample, readRecords, stringField } from './prompt.js';
 
 /**
  * The Stanford Alpaca prompt (tatsu-lab/stanford_alpaca), with a newline after "### Response:" as alpaca-lora and
@@ -51,6 +50,6 @@ export function readAlpaca(path: string): AlpacaRecord[] {
 }
 
 /** One record as an example: the prompt (masked with maskPrompt), then output + EOS (learned). */
-export function alpacaExample(tok: Tokenizer, r: Pick<AlpacaRecord, 'instruction' | 'input' | 'output'>, maskPrompt: boolean): Example {
+export function alpacaExample(tok: Tokenizer, r: Pick<AlpacaRecord, 'instruction' | 'input' | 'output'>, maskPrompt: boolean): PromptResponseExample {
   return promptExample(tok, alpacaPrompt(r.instruction, r.input), r.output, maskPrompt);
 }

@@ -4,7 +4,7 @@ import type { Tokenizer } from './tokenizer.js';
 import { IGNORE_INDEX, type Example } from './example.js';
 import { ChatTemplateError, type ChatMessage } from './chat-template.js';
 import { DataError } from './pretokenized.js';
-import { commonPrefixLength, describe, encodeText, readRecords, recordObject, specialPrefix } from './prompt.js';
+import { commonPrefixLength, describeValue, encodeText, readRecords, recordObject, specialPrefix } from './prompt.js';
 
 export interface ChatRecord {
   messages: ChatMessage[];
@@ -17,12 +17,12 @@ export function readChat(path: string): ChatRecord[] {
   return readRecords(path).map((rec) => {
     const raw = recordObject(rec)['messages'];
     if (raw === undefined) throw new DataError(`${rec.where}: missing 'messages' (expected a list of {role, content})`);
-    if (!Array.isArray(raw) || raw.length === 0) throw new DataError(`${rec.where}: 'messages' must be a non-empty list of {role, content}, got ${describe(raw)}`);
+    if (!Array.isArray(raw) || raw.length === 0) throw new DataError(`${rec.where}: 'messages' must be a non-empty list of {role, content}, got ${describeValue(raw)}`);
     const messages = raw.map((m: unknown, i): ChatMessage => {
-      if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new DataError(`${rec.where}: 'messages[${i}]' must be an object {role, content}, got ${describe(m)}`);
+      if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new DataError(`${rec.where}: 'messages[${i}]' must be an object {role, content}, got ${describeValue(m)}`);
       const { role, content } = m as { role?: unknown; content?: unknown };
-      if (typeof role !== 'string' || role === '') throw new DataError(`${rec.where}: 'messages[${i}].role' must be a non-empty string, got ${describe(role)}`);
-      if (typeof content !== 'string') throw new DataError(`${rec.where}: 'messages[${i}].content' must be a string, got ${describe(content)}`);
+      if (typeof role !== 'string' || role === '') throw new DataError(`${rec.where}: 'messages[${i}].role' must be a non-empty string, got ${describeValue(role)}`);
+      if (typeof content !== 'string') throw new DataError(`${rec.where}: 'messages[${i}].content' must be a string, got ${describeValue(content)}`);
       return { role, content };
     });
     return { messages, where: rec.where };

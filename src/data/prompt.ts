@@ -59,7 +59,7 @@ export function readRecords(path: string, text: string = readDataText(path)): So
 /** The record as an object, or a DataError naming where it is. */
 export function recordObject(rec: SourceRecord): Record<string, unknown> {
   const v = rec.value;
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new DataError(`${rec.where}: expected a JSON object, got ${describe(v)}`);
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new DataError(`${rec.where}: expected a JSON object, got ${describeValue(v)}`);
   return v as Record<string, unknown>;
 }
 
@@ -68,11 +68,12 @@ export function stringField(rec: SourceRecord, key: string, opts: { optional?: b
   const v = recordObject(rec)[key];
   if ((v === undefined || v === null) && opts.optional) return '';
   if (v === undefined) throw new DataError(`${rec.where}: missing '${key}' (expected a string)`);
-  if (typeof v !== 'string') throw new DataError(`${rec.where}: '${key}' must be a string, got ${describe(v)}`);
+  if (typeof v !== 'string') throw new DataError(`${rec.where}: '${key}' must be a string, got ${describeValue(v)}`);
   return v;
 }
 
-export function describe(v: unknown): string {
+/** A short description of a JSON value for error messages: "null", "an array", "number 3", ... */
+export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
@@ -116,6 +117,12 @@ export function commonPrefixLength(a: readonly number[], b: readonly number[]): 
   return i;
 }
 
+/** An example made of [special prefix] + prompt + response: where the prompt and the response start, for truncation. */
+export interface PromptResponseExample extends Example {
+  promptStart: number;
+  responseStart: number;
+}
+
 /**
  * A prompt/response pair as one example: [special prefix] + prompt + response + [EOS].
  * The prompt is tokenized alone, exactly as it is at inference (`tokenizer.encode(prompt)`). The response is
@@ -124,17 +131,16 @@ export function commonPrefixLength(a: readonly number[], b: readonly number[]): 
  * response is tokenized alone. With maskPrompt, the prefix and prompt get label IGNORE_INDEX and the response and
  * EOS are learned; without it every position is learned. EOS is appended when the tokenizer has one.
  */
-export function promptExample(tok: Tokenizer, prompt: string, response: string, maskPrompt: boolean): Example {
+export function promptExample(tok: Tokenizer, prompt: string, response: string, maskPrompt: boolean): PromptResponseExample {
   const prefix = specialPrefix(tok);
   const promptIds = encodeText(tok, prompt);
   const joint = encodeText(tok, prompt + response);
   const responseIds = commonPrefixLength(promptIds, joint) === promptIds.length ? joint.slice(promptIds.length) : encodeText(tok, response);
   const eos = tok.eosId === null ? [] : [tok.eosId];
   const ids = [...prefix, ...promptIds, ...responseIds, ...eos];
-  const labels = maskPrompt
-    ? [...new Array<number>(prefix.length + promptIds.length).fill(IGNORE_INDEX), ...responseIds, ...eos]
-    : [...ids];
-  return { ids, labels };
+  const responseStart = prefix.length + promptIds.length;
+  const labels = maskPrompt ? [...new Array<number>(responseStart).fill(IGNORE_INDEX), ...responseIds, ...eos] : [...ids];
+  return { ids, labels, promptStart: prefix.length, responseStart };
 }
 
 /** The number of positions that are loss targets (labels[0] never is: position t predicts labels[t + 1]). */
@@ -145,12 +151,29 @@ export function targetCount(e: Example): number {
 }
 
 /**
- * Truncation policy: keep the first maxLength tokens (the prompt is kept, the end of the response is cut).
- * Returns null when nothing is left to learn (e.g. the prompt alone fills maxLength, or the record had no
- * learned part at all): the caller skips such examples and counts them.
+ * Truncation policy for an example longer than maxLength:
+ * 1. keep its first maxLength tokens (the prompt stays whole, the end of the response is cut);
+ * 2. if that leaves nothing to learn because the prompt fills maxLength, and the example is a prompt/response pair,
+ *    cut the prompt from the left instead, after the special prefix: keep the response's first
+ *    min(response length, maxLength / 2) tokens and the end of the prompt (where the question and the
+ *    response cue are) in the rest;
+ * 3. otherwise return null: the caller skips the example and counts it. Examples with nothing to learn at all (e.g.
+ *    no assistant turn) are null too. The result is always a plain {ids, labels}.
  */
 export function truncateExample(e: Example, maxLength: number): { example: Example | null; truncated: boolean } {
-  const truncated = e.ids.length > maxLength;
-  const out = truncated ? { ids: e.ids.slice(0, maxLength), labels: e.labels.slice(0, maxLength) } : e;
-  return { example: targetCount(out) > 0 ? out : null, truncated };
+  const keep = (x: Example) => (targetCount(x) > 0 ? x : null);
+  if (e.ids.length <= maxLength) return { example: keep({ ids: e.ids, labels: e.labels }), truncated: false };
+  const head = { ids: e.ids.slice(0, maxLength), labels: e.labels.slice(0, maxLength) };
+  if (targetCount(head) > 0 || !isPromptResponse(e)) return { example: keep(head), truncated: true };
+  const { promptStart: p, responseStart: r } = e;
+  const response = Math.min(e.ids.length - r, Math.max(1, Math.floor(maxLength / 2)));
+  const room = maxLength - p - response;
+  if (room < 0) return { example: null, truncated: true };
+  const pick = (xs: number[]) => [...xs.slice(0, p), ...xs.slice(r - Math.min(room, r - p), r), ...xs.slice(r, r + response)];
+  return { example: keep({ ids: pick(e.ids), labels: pick(e.labels) }), truncated: true };
+}
+
+function isPromptResponse(e: Example): e is PromptResponseExample {
+  const x = e as Partial<PromptResponseExample>;
+  return Number.isInteger(x.promptStart) && Number.isInteger(x.responseStart);
 }

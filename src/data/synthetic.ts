@@ -19,7 +19,8 @@ export interface ArithmeticTask {
 
 export interface ArithmeticTaskOptions {
   seed: number;
-  /** Operands are drawn from 0..maxOperand (subtraction keeps a >= b, so answers are never negative). */
+  /** Operands range over minOperand..maxOperand (default 10..99; subtraction keeps a >= b, so answers are never negative). */
+  minOperand?: number;
   maxOperand?: number;
   /** Problems held out for the test split. */
   testSize?: number;
@@ -36,16 +37,19 @@ export const QUESTION_TEMPLATES = [
 export const SPECIAL_TOKENS = { pad: '<pad>', bos: '<s>', eos: '</s>', unk: '<unk>' } as const;
 
 /**
- * Every problem with operands in 0..maxOperand ('+' for all pairs, '-' for a >= b), shuffled by the seed and
+ * Every problem with operands in minOperand..maxOperand ('+' for all pairs, '-' for a >= b), shuffled by the seed and
  * split into train and a held-out test set; each problem gets a seeded question template.
  */
 export function makeArithmeticTask(opts: ArithmeticTaskOptions): ArithmeticTask {
+  const min = opts.minOperand ?? 10;
   const max = opts.maxOperand ?? 99;
-  if (!Number.isInteger(max) || max < 1) throw new ArgumentError(`maxOperand must be a positive integer, got ${max}`);
+  if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max) || min < 0 || max <= min) {
+    throw new ArgumentError(`operands: expected integers 0 <= minOperand < maxOperand, got ${min}..${max}`);
+  }
   const rng = new Rng(opts.seed);
   const all: ArithmeticProblem[] = [];
-  for (let a = 0; a <= max; a++) {
-    for (let b = 0; b <= max; b++) {
+  for (let a = min; a <= max; a++) {
+    for (let b = min; b <= max; b++) {
       all.push({ a, b, op: '+', answer: a + b, template: 0 });
       if (a >= b) all.push({ a, b, op: '-', answer: a - b, template: 0 });
     }

@@ -1,9 +1,8 @@
 // Task datasets with fixed prompt formats, shared by fine-tuning and task evaluation: GSM8K (grade-school math,
 // answers ending in "#### N") and PubMedQA PQA-L (yes/no/maybe questions on an abstract).
 import type { Tokenizer } from './tokenizer.js';
-import type { Example } from './example.js';
 import { DataError } from './pretokenized.js';
-import { describe, parseJsonFile, promptExample, readDataText, readRecords, stringField } from './prompt.js';
+import { describeValue, parseJsonFile, promptExample, type PromptResponseExample, readDataText, readRecords, stringField } from './prompt.js';
 
 // ---------------------------------------------------------------------------------------------------- GSM8K
 
@@ -68,7 +67,7 @@ export function readGsm8k(path: string): Gsm8kRecord[] {
 }
 
 /** A GSM8K record as an example: gsm8kPrompt (masked with maskPrompt), then gsm8kTarget + EOS (learned). */
-export function gsm8kExample(tok: Tokenizer, r: Pick<Gsm8kRecord, 'question' | 'answer'>, maskPrompt: boolean): Example {
+export function gsm8kExample(tok: Tokenizer, r: Pick<Gsm8kRecord, 'question' | 'answer'>, maskPrompt: boolean): PromptResponseExample {
   return promptExample(tok, gsm8kPrompt(r.question), gsm8kTarget(r.answer), maskPrompt);
 }
 
@@ -111,14 +110,14 @@ export function readPubmedqa(path: string): PubmedqaEntry[] {
   if (all === null || typeof all !== 'object' || Array.isArray(all)) throw new DataError(`${path}: expected a JSON object {pmid: {QUESTION, CONTEXTS, final_decision}} (PubMedQA ori_pqal.json)`);
   return Object.entries(all as Record<string, unknown>).map(([id, v]) => {
     const where = `${path}: entry "${id}"`;
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new DataError(`${where}: expected an object, got ${describe(v)}`);
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new DataError(`${where}: expected an object, got ${describeValue(v)}`);
     const e = v as Record<string, unknown>;
-    if (typeof e['QUESTION'] !== 'string') throw new DataError(`${where}: 'QUESTION' must be a string, got ${describe(e['QUESTION'])}`);
+    if (typeof e['QUESTION'] !== 'string') throw new DataError(`${where}: 'QUESTION' must be a string, got ${describeValue(e['QUESTION'])}`);
     const ctx = e['CONTEXTS'];
-    if (!Array.isArray(ctx) || !ctx.every((c) => typeof c === 'string')) throw new DataError(`${where}: 'CONTEXTS' must be a list of strings, got ${describe(ctx)}`);
-    if (!isDecision(e['final_decision'])) throw new DataError(`${where}: 'final_decision' must be "yes", "no" or "maybe", got ${describe(e['final_decision'])}`);
+    if (!Array.isArray(ctx) || !ctx.every((c) => typeof c === 'string')) throw new DataError(`${where}: 'CONTEXTS' must be a list of strings, got ${describeValue(ctx)}`);
+    if (!isDecision(e['final_decision'])) throw new DataError(`${where}: 'final_decision' must be "yes", "no" or "maybe", got ${describeValue(e['final_decision'])}`);
     const long = e['LONG_ANSWER'];
-    if (long !== undefined && long !== null && typeof long !== 'string') throw new DataError(`${where}: 'LONG_ANSWER' must be a string, got ${describe(long)}`);
+    if (long !== undefined && long !== null && typeof long !== 'string') throw new DataError(`${where}: 'LONG_ANSWER' must be a string, got ${describeValue(long)}`);
     return { id, question: e['QUESTION'], contexts: ctx as string[], decision: e['final_decision'], longAnswer: (long as string | undefined) ?? '' };
   });
 }
@@ -129,7 +128,7 @@ export function readPubmedqaGroundTruth(path: string): Map<string, PubmedqaDecis
   if (all === null || typeof all !== 'object' || Array.isArray(all)) throw new DataError(`${path}: expected a JSON object {pmid: "yes"|"no"|"maybe"}`);
   const out = new Map<string, PubmedqaDecision>();
   for (const [id, v] of Object.entries(all as Record<string, unknown>)) {
-    if (!isDecision(v)) throw new DataError(`${path}: entry "${id}": expected "yes", "no" or "maybe", got ${describe(v)}`);
+    if (!isDecision(v)) throw new DataError(`${path}: entry "${id}": expected "yes", "no" or "maybe", got ${describeValue(v)}`);
     out.set(id, v);
   }
   return out;
@@ -144,6 +143,6 @@ export function splitPubmedqa(entries: readonly PubmedqaEntry[], testIds: Readon
 }
 
 /** A PubMedQA entry as an example: pubmedqaPrompt (masked with maskPrompt), then pubmedqaTarget + EOS (learned). */
-export function pubmedqaExample(tok: Tokenizer, e: Pick<PubmedqaEntry, 'question' | 'contexts' | 'decision'>, maskPrompt: boolean): Example {
+export function pubmedqaExample(tok: Tokenizer, e: Pick<PubmedqaEntry, 'question' | 'contexts' | 'decision'>, maskPrompt: boolean): PromptResponseExample {
   return promptExample(tok, pubmedqaPrompt(e), pubmedqaTarget(e.decision), maskPrompt);
 }

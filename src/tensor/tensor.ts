@@ -5,6 +5,7 @@ import { DisposedError, ArgumentError } from '../util/errors.js';
 import { contiguousStrides, numel, fmtShape, type Shape } from '../util/shape.js';
 import { trackAlloc, trackFree, trackRecategorize, type MemoryCategory } from './memory.js';
 import { trackInScope, untrack } from './scope.js';
+import { allocBuffer, releaseBuffer } from './buffer-pool.js';
 
 export const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8 };
 
@@ -13,14 +14,18 @@ export class Storage {
   buf: Buf | null;
   readonly bytes: number;
   refs = 0;
-  constructor(buf: Buf, public category: MemoryCategory) {
+  /** Where the buffer goes back to when freed (buffers from the pool). */
+  private readonly owner: { backend: Backend; dtype: DType } | null;
+  constructor(buf: Buf, public category: MemoryCategory, owner: { backend: Backend; dtype: DType } | null = null) {
     this.buf = buf;
     this.bytes = buf.byteLength;
+    this.owner = owner;
     trackAlloc(category, this.bytes);
   }
   release(): void {
     if (--this.refs === 0 && this.buf) {
       trackFree(this.category, this.bytes);
+      if (this.owner) releaseBuffer(this.owner.backend, this.owner.dtype, this.buf);
       this.buf = null;
     }
   }
@@ -76,8 +81,8 @@ export class Tensor {
   static empty(shape: Shape, opts: { dtype?: DType; backend?: Backend; category?: MemoryCategory } = {}): Tensor {
     const backend = opts.backend ?? defaultBackend();
     const dtype = opts.dtype ?? 'float32';
-    const buf = backend.alloc(dtype, numel(shape));
-    return new Tensor({ storage: new Storage(buf, opts.category ?? 'activations'), shape, dtype, backend });
+    const buf = allocBuffer(backend, dtype, numel(shape));
+    return new Tensor({ storage: new Storage(buf, opts.category ?? 'activations', { backend, dtype }), shape, dtype, backend });
   }
 
   get rank(): number { return this.shape.length; }

@@ -1,0 +1,92 @@
+// Language-model evaluation of a data file: mean next-token cross-entropy and perplexity. Formats are read by
+// the READERS table and downstream tasks (accuracy on GSM8K, PubMedQA) run from the EVAL_TASKS table.
+import type { CausalLM } from '../models/causal-lm.js';
+import type { Tokenizer } from '../data/tokenizer.js';
+import type { Example } from '../data/example.js';
+import { readPretokenized, DataError } from '../data/pretokenized.js';
+import { ArgumentError } from '../util/errors.js';
+import { evaluate, type EvalResult } from './evaluate.js';
+
+export type { EvalResult } from './evaluate.js';
+
+/** Data formats `lisa eval` can measure the loss of. Add a format here and in READERS. */
+export const LM_EVAL_FORMATS = ['pretokenized'] as const;
+export type LmEvalFormat = (typeof LM_EVAL_FORMATS)[number];
+
+/** What a reader may use: the vocabulary size to check ids against, and the tokenizer, loaded only on demand
+ *  (so a model folder without tokenizer files can evaluate pre-tokenized data). */
+export interface ReaderContext {
+  vocabSize: number;
+  tokenizer: () => Tokenizer;
+}
+
+/**
+ * Readers from a file to examples. An example's loss covers every position t whose next label
+ * labels[t + 1] is not -100: for `{"input_ids": [...]}` rows that is every position with a next token
+ * (an optional "labels" array of the same length masks positions, as in training).
+ */
+const READERS: Record<LmEvalFormat, (path: string, ctx: ReaderContext) => Example[]> = {
+  pretokenized: (path, ctx) => readPretokenized(path, ctx.vocabSize),
+};
+
+export interface EvalLmOptions {
+  format?: LmEvalFormat;
+  /** Rows per forward pass (right-padded; padding is excluded from the loss). Default 8. */
+  batchSize?: number;
+  /** Truncate rows to this many tokens. Without it, a row longer than the model's context is an error. */
+  maxLength?: number;
+  /** Evaluate only the first n rows. */
+  limit?: number;
+  /** Needed only by formats that tokenize text. */
+  tokenizer?: () => Tokenizer;
+}
+
+/** Mean next-token cross-entropy (nats per token), perplexity exp(loss) and the number of predicted tokens. */
+export function evalLm(model: CausalLM, path: string, opts: EvalLmOptions = {}): EvalResult {
+  const format = opts.format ?? 'pretokenized';
+  const reader = READERS[format];
+  if (!reader) throw new ArgumentError(`eval: unknown data format '${String(format)}' (expected ${LM_EVAL_FORMATS.join(', ')})`);
+  const batchSize = opts.batchSize ?? 8;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ArgumentError(`eval: batch size must be a positive integer, got ${batchSize}`);
+  const maxLength = opts.maxLength;
+  if (maxLength !== undefined && (!Number.isSafeInteger(maxLength) || maxLength < 2)) {
+    throw new ArgumentError(`eval: max length must be an integer >= 2, got ${maxLength}`);
+  }
+  const ctx: ReaderContext = {
+    vocabSize: model.config.vocabSize,
+    tokenizer: opts.tokenizer ?? (() => { throw new DataError(`${path}: format '${format}' needs a tokenizer`); }),
+  };
+  let rows = reader(path, ctx);
+  if (opts.limit !== undefined) rows = rows.slice(0, opts.limit);
+  if (rows.length === 0) throw new DataError(`${path}: no rows to evaluate`);
+  rows = rows.map((e, i) => {
+    if (maxLength !== undefined && e.ids.length > maxLength) return { ids: e.ids.slice(0, maxLength), labels: e.labels.slice(0, maxLength) };
+    if (e.ids.length > model.maxPositions) {
+      throw new DataError(`${path}: row ${i + 1} has ${e.ids.length} tokens, more than the model's context of ${model.maxPositions}; set a max length to truncate`);
+    }
+    return e;
+  });
+  // Grouping rows of similar length wastes less compute on padding; the loss is a sum, so order does not matter.
+  if (batchSize > 1) rows = [...rows].sort((a, b) => a.ids.length - b.ids.length);
+  const r = evaluate(model, rows, batchSize, 0);
+  if (r.tokens === 0) throw new DataError(`${path}: no position has a next token to predict (every row has one token or is fully masked)`);
+  return r;
+}
+
+/** Downstream tasks evaluated by generation or answer scoring (`lisa eval --task NAME`). */
+export const EVAL_TASK_NAMES = ['gsm8k', 'pubmedqa'] as const;
+export type EvalTaskName = (typeof EVAL_TASK_NAMES)[number];
+
+export interface EvalTaskContext {
+  model: CausalLM;
+  tokenizer: Tokenizer;
+  /** The task's data file (e.g. GSM8K test.jsonl, PubMedQA ori_pqal.json). */
+  path: string;
+  limit?: number;
+}
+
+/** A task's metrics (e.g. {"accuracy": 0.41, "examples": 1319}), printed by the CLI as given. */
+export type EvalTaskRunner = (ctx: EvalTaskContext) => Record<string, number> | Promise<Record<string, number>>;
+
+/** The task evaluators; a listed name without an entry is reported as not available yet. */
+export const EVAL_TASKS: Partial<Record<EvalTaskName, EvalTaskRunner>> = {};
