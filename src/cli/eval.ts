@@ -3,8 +3,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
-import { evalLm, EVAL_TASKS, EVAL_TASK_NAMES, LM_EVAL_FORMATS, type EvalTaskName, type LmEvalFormat } from '../train/eval-lm.js';
-import { ArgumentError } from '../util/errors.js';
+import { evalLm, LM_EVAL_FORMATS, type LmEvalFormat } from '../train/eval-lm.js';
+import { EVAL_TASKS, EVAL_TASK_NAMES, type EvalTaskName } from '../train/eval-tasks.js';
 
 interface EvalArgs {
   model: string; data: string; format: LmEvalFormat; task?: EvalTaskName; batchSize: number; maxLength?: number;
@@ -34,9 +34,7 @@ export function registerEval(program: Command): void {
       const getTokenizer = () => (tokenizer ??= loadTokenizer(o.model));
       try {
         if (o.task !== undefined) {
-          const run = EVAL_TASKS[o.task];
-          if (!run) throw new ArgumentError(`eval --task ${o.task} is not available yet (tasks: ${Object.keys(EVAL_TASKS).join(', ') || 'none'})`);
-          const metrics = await run({ model, tokenizer: getTokenizer(), path: o.data, limit: o.limit });
+          const metrics = await EVAL_TASKS[o.task]({ model, tokenizer: getTokenizer(), path: o.data, limit: o.limit });
           process.stdout.write(o.json ? `${JSON.stringify({ task: o.task, ...metrics })}\n`
             : `${o.task}: ${Object.entries(metrics).map(([k, v]) => `${k} ${v}`).join(', ')}\n`);
           return;

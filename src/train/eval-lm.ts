@@ -72,21 +72,3 @@ export function evalLm(model: CausalLM, path: string, opts: EvalLmOptions = {}):
   if (r.tokens === 0) throw new DataError(`${path}: no position has a next token to predict (every row has one token or is fully masked)`);
   return r;
 }
-
-/** Downstream tasks evaluated by generation or answer scoring (`lisa eval --task NAME`). */
-export const EVAL_TASK_NAMES = ['gsm8k', 'pubmedqa'] as const;
-export type EvalTaskName = (typeof EVAL_TASK_NAMES)[number];
-
-export interface EvalTaskContext {
-  model: CausalLM;
-  tokenizer: Tokenizer;
-  /** The task's data file (e.g. GSM8K test.jsonl, PubMedQA ori_pqal.json). */
-  path: string;
-  limit?: number;
-}
-
-/** A task's metrics (e.g. {"accuracy": 0.41, "examples": 1319}), printed by the CLI as given. */
-export type EvalTaskRunner = (ctx: EvalTaskContext) => Record<string, number> | Promise<Record<string, number>>;
-
-/** The task evaluators; a listed name without an entry is reported as not available yet. */
-export const EVAL_TASKS: Partial<Record<EvalTaskName, EvalTaskRunner>> = {};

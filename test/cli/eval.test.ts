@@ -149,7 +149,7 @@ describe('lisa eval: bad inputs', () => {
     expect(r.err).toMatch(/oov\.jsonl:2: 'input_ids' must be a non-empty array of token ids in \[0, 40\)/);
   });
 
-  it('no position to predict, unknown format, unavailable task, missing data', async () => {
+  it('no position to predict, unknown format, a task without tokenizer files, missing data', async () => {
     const one = file('one.jsonl', '{"input_ids":[1]}\n{"input_ids":[7]}\n');
     expect((await run(['eval', '--model', dir, '--data', one])).err).toMatch(/one\.jsonl: no position has a next token to predict/);
     const f = await run(['eval', '--model', dir, '--data', one, '--format', 'alpaca']);
@@ -157,7 +157,7 @@ describe('lisa eval: bad inputs', () => {
     expect(f.err).toMatch(/option '--format <format>' argument 'alpaca' is invalid\. Allowed choices are pretokenized/);
     const t = await run(['eval', '--model', dir, '--data', one, '--task', 'gsm8k']);
     expect(t.code).toBe(1);
-    expect(t.err).toMatch(/eval --task gsm8k is not available yet/);
+    expect(t.err).toMatch(/TokenizerFileError: .*no tokenizer found/);
     const m = await run(['eval', '--model', dir, '--data', join(root, 'nope.jsonl')]);
     expect(m.code).toBe(1);
     expect(m.err).toMatch(/nope\.jsonl: cannot read the data file \(ENOENT\)/);
