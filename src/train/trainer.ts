@@ -77,7 +77,18 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     const kept = existsSync(metricsPath) ? readFileSync(metricsPath, 'utf8').split('\n').filter(Boolean).slice(0, metricsLines) : [];
     writeFileSync(metricsPath, kept.map((l) => `${l}\n`).join(''));
   } else writeFileSync(metricsPath, '');
+  // eval.jsonl: one line per evaluation (step 0 = before training); on resume, lines after the checkpoint go.
+  const evalPath = join(cfg.out, 'eval.jsonl');
+  const evalLines = existsSync(evalPath) && ckpt ? readFileSync(evalPath, 'utf8').split('\n').filter((l) => l && JSON.parse(l).step <= startStep) : [];
+  writeFileSync(evalPath, evalLines.map((l) => `${l}\n`).join(''));
+  const runEval = (step: number): EvalResult => {
+    const r = evaluate(model, parts.eval, t.batchSize, padId);
+    appendFileSync(evalPath, `${JSON.stringify({ step, loss: r.loss, perplexity: r.perplexity, tokens: r.tokens })}\n`);
+    opts.onEval?.(step, r);
+    return r;
+  };
   opts.onStart?.({ totalSteps, startStep, trainExamples: parts.train.length, evalExamples: parts.eval.length });
+  if (startStep === 0 && t.evalEvery > 0 && parts.eval.length > 0) runEval(0);
 
   const save = (step: number) => {
     const state: RunState = {
@@ -126,10 +137,9 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     };
     lastLoss = loss;
     if (t.evalEvery > 0 && parts.eval.length > 0 && (step + 1) % t.evalEvery === 0) {
-      lastEval = evaluate(model, parts.eval, t.batchSize, padId);
+      lastEval = runEval(step + 1);
       m.evalLoss = lastEval.loss;
       m.evalPerplexity = lastEval.perplexity;
-      opts.onEval?.(step + 1, lastEval);
     }
     appendFileSync(metricsPath, `${JSON.stringify(m)}\n`);
     metricsLines++;
@@ -138,10 +148,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     if ((t.saveEvery > 0 && (step + 1) % t.saveEvery === 0) || stop) save(step + 1);
     if (stop) return { steps: step + 1, stopped: 'interrupted', lastLoss, evalLoss: lastEval?.loss };
   }
-  if (parts.eval.length > 0) {
-    lastEval = evaluate(model, parts.eval, t.batchSize, padId);
-    opts.onEval?.(totalSteps, lastEval);
-  }
+  if (parts.eval.length > 0 && !(t.evalEvery > 0 && totalSteps % t.evalEvery === 0)) lastEval = runEval(totalSteps);
   const exportDir = exportRun(cfg, parts);
   return { steps: totalSteps, stopped: 'done', lastLoss, evalLoss: lastEval?.loss, exportDir };
 }
