@@ -6,11 +6,12 @@ import { ArgumentError, ShapeError } from '../util/errors.js';
 import { shapesEqual, fmtShape, contiguousStrides } from '../util/shape.js';
 import { noGrad } from './tape.js';
 
-/** Topological order of the graph above root (inputs before outputs), only through tensors requiring grad. */
-function topoOrder(root: Tensor): Tensor[] {
-  const order: Tensor[] = [];
-  const seen = new Set<Tensor>([root]);
-  const stack: [Tensor, number][] = [[root, 0]];
+/** Topological order of the graph above root (inputs before outputs), only through nodes where
+ *  requiresGrad holds. Generic so the memory replay (finetune/memory-replay.ts) walks graphs the same way. */
+export function topoOrder<T extends { node?: { inputs: readonly T[] } | null }>(root: T, requiresGrad: (t: T) => boolean): T[] {
+  const order: T[] = [];
+  const seen = new Set<T>([root]);
+  const stack: [T, number][] = [[root, 0]];
   while (stack.length) {
     const top = stack[stack.length - 1];
     const [t, i] = top;
@@ -18,7 +19,7 @@ function topoOrder(root: Tensor): Tensor[] {
     if (i < inputs.length) {
       top[1]++;
       const x = inputs[i];
-      if (x.requiresGrad && !seen.has(x)) {
+      if (requiresGrad(x) && !seen.has(x)) {
         seen.add(x);
         stack.push([x, 0]);
       }
@@ -71,7 +72,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
       seed.backend.fill(seed.buf, 1);
     }
     grads.set(root, seed);
-    const order = topoOrder(root);
+    const order = topoOrder(root, (t) => t.requiresGrad);
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
       const g = grads.get(t);

@@ -1,5 +1,6 @@
 // Shape-level replay of one training step's activation memory: each op's forward and backward allocations
 // (src/ops) and the backward driver (src/autograd/backward.ts) mirrored on shapes alone, for any model size.
+import { topoOrder } from '../autograd/backward.js';
 import type { Parameter } from '../tensor/tensor.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import type { Gpt2Config, LlamaConfig } from '../models/config.js';
@@ -163,7 +164,7 @@ class Replay {
     const grads = new Map<STensor, STensor>();
     this.phase = 'backward seed';
     grads.set(root, this.empty(root.shape));
-    const order = topoOrder(root);
+    const order = topoOrder(root, (t) => t.rg);
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
       const g = grads.get(t);
@@ -464,26 +465,3 @@ class Replay {
   }
 }
 
-/** Inputs before outputs, only through tensors requiring grad (the same DFS as autograd/backward.ts). */
-function topoOrder(root: STensor): STensor[] {
-  const order: STensor[] = [];
-  const seen = new Set<STensor>([root]);
-  const stack: [STensor, number][] = [[root, 0]];
-  while (stack.length) {
-    const top = stack[stack.length - 1];
-    const [t, i] = top;
-    const inputs = t.node?.inputs ?? [];
-    if (i < inputs.length) {
-      top[1]++;
-      const x = inputs[i];
-      if (x.rg && !seen.has(x)) {
-        seen.add(x);
-        stack.push([x, 0]);
-      }
-    } else {
-      stack.pop();
-      order.push(t);
-    }
-  }
-  return order;
-}
