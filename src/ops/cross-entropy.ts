@@ -4,7 +4,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { ArgumentError } from '../util/errors.js';
 import { checkIndices, checkMinRank, checkNumber, checkOpts, checkTensor } from './validate.js';
-import { dense, emptyLike, release } from './alloc.js';
+import { dense, emptyLike } from './alloc.js';
 
 export interface CrossEntropyOpts { ignoreIndex?: number; reduction?: 'mean' | 'sum' }
 

@@ -1,36 +1,17 @@
 // `lisa convert llama2c`: stories260K to an HF folder that loads and has the tokenizer files; bad inputs exit 1
 // with a message naming the file.
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { readdirSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
 import { loadModel } from '../../src/models/index.js';
 import { loadTokenizer } from '../../src/data/tokenizer.js';
 import { haveSharedData, sharedData } from '../helpers.js';
+import { runCli, tempDirs } from '../cli-helpers.js';
 
 /** Runs the CLI and captures stdout and stderr. */
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await main(argv);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = runCli;
 
-const temps: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'lisa-cli-convert-'));
-  temps.push(d);
-  return d;
-};
-afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('lisa-cli-convert');
 const STORIES = join(sharedData, 'models/stories260K');
 
 /** A minimal llama2.c tokenizer file: <unk>, BOS, EOS and the 256 byte tokens. */

@@ -1,37 +1,18 @@
 // `lisa eval`: loss and perplexity of a tiny random model on pre-tokenized rows equal an independent
 // computation (forward per row, log-softmax by hand in float64); batching does not change them; errors name
 // the file and row.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
 import { createModel, initWeights, loadModel, parseConfig, saveModel, type CausalLM } from '../../src/models/index.js';
 import { evalLm } from '../../src/train/eval-lm.js';
 import { noGrad } from '../../src/autograd/tape.js';
 import { Rng } from '../../src/util/rng.js';
+import { runCli, tempDirs } from '../cli-helpers.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await main(argv);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = runCli;
 
-const temps: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'lisa-cli-eval-'));
-  temps.push(d);
-  return d;
-};
-afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('lisa-cli-eval');
 
 const V = 40;
 const CTX = 16;

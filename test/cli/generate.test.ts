@@ -1,40 +1,20 @@
 // `lisa generate`: streams greedy stories260K text equal to the PyTorch fixture's tokens, continues a prompt,
 // samples reproducibly with a seed; a folder without tokenizer files and bad options exit 1.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
 import { convertLlama2cCheckpoint } from '../../src/io/llama2c.js';
 import { convertLlama2cTokenizer, loadTokenizer, writeTokenizerFiles } from '../../src/data/tokenizer.js';
 import { createModel, initWeights, loadModel, parseConfig, saveModel } from '../../src/models/index.js';
 import { generate } from '../../src/models/generate.js';
 import { Rng } from '../../src/util/rng.js';
 import { haveSharedData, repoRoot, sharedData } from '../helpers.js';
+import { runCli, tempDirs } from '../cli-helpers.js';
 
 /** Runs the CLI and captures stdout (and how many writes it took) and stderr. */
-async function run(argv: string[]): Promise<{ code: number; out: string; writes: number; err: string }> {
-  let out = '';
-  let err = '';
-  let writes = 0;
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), writes++, true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    const code = await main(argv);
-    return { code, out, writes, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = runCli;
 
-const temps: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'lisa-cli-gen-'));
-  temps.push(d);
-  return d;
-};
-afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('lisa-cli-gen');
 const STORIES = join(sharedData, 'models/stories260K');
 const fixture = JSON.parse(readFileSync(join(repoRoot, 'test/fixtures/stories260k.json'), 'utf8')) as { greedy: { tokens: number[] } };
 

@@ -1,10 +1,9 @@
 // Tokenizer wrapper and converters (GPT-2 BPE, SentencePiece, llama2.c) against known ids and independent reference encoders.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   convertGpt2Tokenizer,
   convertLlama2cTokenizer,
@@ -17,6 +16,7 @@ import {
   writeTokenizerFiles,
 } from '../../src/data/tokenizer.js';
 import { IndexError } from '../../src/util/errors.js';
+import { tempDirs } from '../cli-helpers.js';
 
 const DATA = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/data');
 const HAVE_DATA = existsSync(DATA);
@@ -29,13 +29,7 @@ if (!HAVE_DATA && process.env.CI === 'true') {
 const describeData = HAVE_DATA ? describe : describe.skip;
 vi.setConfig({ testTimeout: 60_000 }); // converting 32k/50k vocabularies and the quadratic references take seconds
 
-const tmpDirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'lisa-tok-'));
-  tmpDirs.push(d);
-  return d;
-};
-afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('lisa-tok');
 
 const SENTENCES = [
   'Hello world!',

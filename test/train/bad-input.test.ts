@@ -1,24 +1,11 @@
 // `lisa train` bad input: each case gives a clear error and never damages a checkpoint.
-import { describe, it, expect, vi } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../cli-helpers.js';
 import { findCheckpoint } from '../../src/train/checkpoint.js';
 import { writeFixtureRun, readMetrics } from './fixture-run.js';
-
-async function runCli(args: string[]): Promise<{ code: number; err: string; out: string }> {
-  let err = '';
-  let out = '';
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  try {
-    return { code: await main(args), err, out };
-  } finally {
-    e.mockRestore();
-    o.mockRestore();
-  }
-}
 
 function withConfig(mutate: (c: Record<string, any>) => void): { configPath: string; out: string; root: string } {
   const r = writeFixtureRun();

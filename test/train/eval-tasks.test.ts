@@ -1,12 +1,12 @@
 // Task evaluation: GSM8K answer extraction on known strings; GSM8K and PubMedQA runs on the shared files with
 // the converted stories260K model; PubMedQA's choice equals an independent likelihood computation.
-import { describe, it, expect, vi, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractGsm8kAnswer, gsm8kFinalAnswer, pubmedqaPrompt } from '../../src/data/tasks.js';
 import { evalGsm8k, evalPubmedqa, pubmedqaLabelNll } from '../../src/train/eval-tasks.js';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../cli-helpers.js';
 import { loadModel } from '../../src/models/index.js';
 import { loadTokenizer } from '../../src/data/tokenizer.js';
 import { noGrad } from '../../src/autograd/tape.js';
@@ -32,10 +32,8 @@ describe.runIf(shared)('tasks on the shared files with stories260K', () => {
   let dir = '';
   beforeAll(async () => {
     dir = join(mkdtempSync(join(tmpdir(), 'tasks-')), 'stories');
-    const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    await main(['convert', 'llama2c', '--checkpoint', join(sharedData, 'models/stories260K/stories260K.bin'),
+    await runCli(['convert', 'llama2c', '--checkpoint', join(sharedData, 'models/stories260K/stories260K.bin'),
       '--tokenizer', join(sharedData, 'models/stories260K/tok512.bin'), '--out', dir]);
-    o.mockRestore();
   });
 
   it('gsm8k: runs greedy generation over the test file', () => {
@@ -74,10 +72,7 @@ describe.runIf(shared)('tasks on the shared files with stories260K', () => {
   });
 
   it('lisa eval --task pubmedqa --json prints accuracy', async () => {
-    let out = '';
-    const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-    const code = await main(['eval', '--task', 'pubmedqa', '--model', dir, '--data', join(sharedData, 'instruct/pubmedqa/ori_pqal.json'), '--limit', '2', '--json']);
-    o.mockRestore();
+    const { code, out } = await runCli(['eval', '--task', 'pubmedqa', '--model', dir, '--data', join(sharedData, 'instruct/pubmedqa/ori_pqal.json'), '--limit', '2', '--json']);
     expect(code).toBe(0);
     const r = JSON.parse(out);
     expect(r).toMatchObject({ task: 'pubmedqa', examples: 2 });

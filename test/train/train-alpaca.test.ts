@@ -1,17 +1,13 @@
 // A LISA run on the shared Alpaca sample with stories260K converted lowers the eval loss, and its export
 // reloads with `lisa generate`.
-import { describe, it, expect, vi } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../cli-helpers.js';
 import { haveSharedData, sharedData } from '../helpers.js';
 
-async function cli(args: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  try { return { code: await main(args), out }; } finally { o.mockRestore(); }
-}
+const cli = runCli;
 
 describe.runIf(haveSharedData())('lisa train on Alpaca with stories260K', () => {
   it('lowers the eval loss, and the export generates', async () => {

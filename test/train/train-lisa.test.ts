@@ -1,18 +1,15 @@
 // `lisa train` with LISA on a tiny Llama and pre-tokenized data: per-step losses match the PyTorch reference.
-import { describe, it, expect, vi } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../cli-helpers.js';
 import { loadModel } from '../../src/models/index.js';
 import { writeFixtureRun, readMetrics, lisaFixture } from './fixture-run.js';
 
 describe('lisa train (LISA, pre-tokenized, fixed schedule)', () => {
   it('writes per-step losses that match the PyTorch reference within 1e-4 relative', async () => {
     const { configPath, out } = writeFixtureRun();
-    const log = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    const code = await main(['train', configPath]);
-    log.mockRestore();
-    expect(code).toBe(0);
+    expect((await runCli(['train', configPath])).code).toBe(0);
     const metrics = readMetrics(out);
     expect(metrics.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     metrics.forEach((m, i) => expect(Math.abs(m.loss - lisaFixture.losses.reset[i]) / lisaFixture.losses.reset[i]).toBeLessThan(1e-4));

@@ -1,19 +1,16 @@
 // A LoRA run exports a PEFT adapter; `lisa export --merge` writes a model whose outputs equal the
 // adapter-applied base.
-import { describe, it, expect, vi } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../cli-helpers.js';
 import { loadModel, type CausalLM } from '../../src/models/index.js';
 import { loadLoraAdapter } from '../../src/finetune/lora-io.js';
 import { noGrad } from '../../src/autograd/tape.js';
 import { scope } from '../../src/tensor/scope.js';
 import { writeFixtureRun, readMetrics } from './fixture-run.js';
 
-const quiet = async (args: string[]) => {
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try { return await main(args); } finally { o.mockRestore(); }
-};
+const quiet = async (args: string[]) => (await runCli(args)).code;
 const logits = (m: CausalLM) => noGrad(() => scope(() => m.forward(Int32Array.from([1, 5, 9, 3, 7, 2]), 1, 6).toArray()));
 
 describe('lisa train with LoRA, then lisa export --merge', () => {
