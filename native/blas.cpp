@@ -1,5 +1,6 @@
 // OpenBLAS through dlopen: resolves cblas_sgemm and openblas_set_num_threads on first use. A missing library
-// (or LISA_NO_OPENBLAS=1) leaves both null, and every caller falls back to the built-in GEMM.
+// (or LISA_NO_OPENBLAS=1) leaves both null, and every caller falls back to the built-in GEMM. Also shortens
+// OpenBLAS's idle spin (OPENBLAS_THREAD_TIMEOUT) so that its threads and our pool share the cores.
 #include "blas.h"
 
 #include <dlfcn.h>
@@ -23,6 +24,11 @@ int g_pending_threads = 0;  // the budget last requested (0 = none yet); applied
 void load() {
   const char* off = std::getenv("LISA_NO_OPENBLAS");
   if (off && std::strcmp(off, "1") == 0) return;
+  // An idle OpenBLAS worker spins (sched_yield) for 2^28 TSC ticks (~0.1 s) after each threaded call, and on
+  // 2 cores that steals a core from our own pool for the next kernels. Unless the user chose otherwise, let it
+  // spin only 2^16 ticks (~30 us: still enough to catch back-to-back GEMMs) before it sleeps. OpenBLAS reads
+  // this when it is loaded, so it is set just before dlopen.
+  setenv("OPENBLAS_THREAD_TIMEOUT", "16", /*overwrite=*/0);
   void* lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
   if (!lib) lib = dlopen("libopenblas.so", RTLD_NOW | RTLD_LOCAL);
   if (!lib) return;

@@ -1,7 +1,8 @@
 // Built-in GEMM driver, BLIS-style: op(B) is packed into KC x NR micro-panels (a KC x NC block, kept in L3/L2),
 // alpha*op(A) into MR x KC micro-panels (an MC x KC block, kept in L2), and a register-tiled MR x NR micro-kernel
-// runs over the packed blocks (its B micro-panel stays in L1). Work is split over the thread pool by batch item
-// and by column (or row) ranges of C; every task packs into its own thread-local buffers, so no barriers.
+// runs over the packed blocks (its B micro-panel stays in L1). Work is split over the thread pool into tasks
+// (batch items, or column/row ranges of C) handed out through an atomic counter; each thread packs into its
+// own thread-local buffers (the operand shared by all of an item's tasks once per thread), so no barriers.
 // Also holds the portable (scalar, compiler-vectorised) packing and micro-kernel used when AVX2/FMA is missing.
 #include <algorithm>
 #include <atomic>
@@ -193,20 +194,37 @@ void pack_b_portable(bool transB, const float* B, int64_t ldb, int64_t k0, int64
   }
 }
 
+// 4-float vectors (GCC/Clang vector extension: SSE2 on x86-64, NEON elsewhere). The 6x16 tile is computed as
+// two 6x8 halves so that the 12 accumulators, 2 B vectors and a broadcast fit in 16 vector registers.
+typedef float v4f __attribute__((vector_size(16)));
+
+inline v4f load4(const float* p) {
+  v4f v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline void store4(float* p, v4f v) { __builtin_memcpy(p, &v, sizeof(v)); }
+
 void kernel_portable(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float beta) {
-  float acc[kMR][kNR] = {};
-  for (int64_t k = 0; k < kc; ++k) {
-    const float* a = Ap + k * kMR;
-    const float* b = Bp + k * kNR;
-    for (int r = 0; r < kMR; ++r)
-      for (int c = 0; c < kNR; ++c) acc[r][c] += a[r] * b[c];
-  }
-  for (int r = 0; r < kMR; ++r) {
-    float* cr = C + r * ldc;
-    if (beta == 0.0f) {
-      for (int c = 0; c < kNR; ++c) cr[c] = acc[r][c];
-    } else {
-      for (int c = 0; c < kNR; ++c) cr[c] = acc[r][c] + beta * cr[c];
+  for (int h = 0; h < kNR; h += 8) {
+    v4f acc[kMR][2] = {};
+    const float* a = Ap;
+    const float* b = Bp + h;
+    for (int64_t k = 0; k < kc; ++k, a += kMR, b += kNR) {
+      const v4f b0 = load4(b), b1 = load4(b + 4);
+      for (int r = 0; r < kMR; ++r) {
+        const v4f ar = {a[r], a[r], a[r], a[r]};
+        acc[r][0] += ar * b0;
+        acc[r][1] += ar * b1;
+      }
+    }
+    for (int r = 0; r < kMR; ++r) {
+      float* cr = C + r * ldc + h;
+      for (int q = 0; q < 2; ++q) {
+        v4f out = acc[r][q];
+        if (beta != 0.0f) out += beta * load4(cr + 4 * q);
+        store4(cr + 4 * q, out);
+      }
     }
   }
 }

@@ -20,7 +20,9 @@
 namespace lisa {
 namespace {
 constexpr int kMaxThreads = 256;
-constexpr auto kWorkerSpin = std::chrono::microseconds(200);  // idle spin before a worker sleeps
+// Idle spin before a worker sleeps: long enough to catch the next kernel of a sequence called from JS, short
+// enough not to keep a core from OpenBLAS's threads when a GEMM follows.
+constexpr auto kWorkerSpin = std::chrono::microseconds(50);
 constexpr auto kCallerSpin = std::chrono::milliseconds(2);    // caller's spin before it sleeps on the rest
 
 inline void cpu_relax() {

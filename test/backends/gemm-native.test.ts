@@ -1,0 +1,240 @@
+// The addon's GEMM (native/gemm*.cpp) against a float64 JS triple loop, for every implementation it offers
+// (built-in blocked kernel with its AVX2 and portable micro-kernels, OpenBLAS when loaded, naive reference): all four transpose combinations, edge sizes
+// around the 6x16 register tile and the cache blocks, batches with broadcast (stride 0) operands, offsets,
+// leading dimensions longer than the rows, alpha/beta, and beta == 0 over a NaN-filled C.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+interface GemmAddon {
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, beta: number,
+    batch: number, a: Float32Array, aOffset: number, lda: number, aBatchStride: number,
+    b: Float32Array, bOffset: number, ldb: number, bBatchStride: number,
+    c: Float32Array, cOffset: number, ldc: number, cBatchStride: number): void;
+  gemmInfo(): { impl: string; openblasAvailable: boolean; avx2: boolean; threads: number };
+  setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'portable' | 'reference'): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+}
+
+const addonPath = process.env.LISA_NATIVE_PATH ?? fileURLToPath(new URL('../../build/lisa_native.node', import.meta.url));
+const haveAddon = existsSync(addonPath);
+if (!haveAddon) console.warn(`NOTICE: ${addonPath} not built; skipping test/backends/gemm-native.test.ts`);
+const N = haveAddon ? (createRequire(import.meta.url)(addonPath) as GemmAddon) : null;
+
+// Small deterministic RNG (mulberry32).
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Case {
+  transA: boolean; transB: boolean; M: number; N: number; K: number; alpha: number; beta: number; batch: number;
+  aOffset: number; lda: number; aBatchStride: number;
+  bOffset: number; ldb: number; bBatchStride: number;
+  cOffset: number; ldc: number; cBatchStride: number;
+}
+
+// A case with the given sizes and layout options; array lengths follow from the layout.
+function makeCase(r: () => number, transA: boolean, transB: boolean, M: number, Nn: number, K: number,
+  opts: { batch?: number; pad?: boolean; offsets?: boolean; broadcast?: 'a' | 'b' | null; alpha?: number; beta?: number } = {}): Case {
+  const batch = opts.batch ?? 1;
+  const pad = () => (opts.pad ? 1 + Math.floor(r() * 5) : 0);
+  const off = () => (opts.offsets ? Math.floor(r() * 7) : 0);
+  const aRows = transA ? K : M, aCols = transA ? M : K;
+  const bRows = transB ? Nn : K, bCols = transB ? K : Nn;
+  const lda = aCols + pad(), ldb = bCols + pad(), ldc = Nn + pad();
+  const aSize = Math.max(0, (aRows - 1) * lda + aCols), bSize = Math.max(0, (bRows - 1) * ldb + bCols);
+  const cSize = (M - 1) * ldc + Nn;
+  return {
+    transA, transB, M, N: Nn, K, batch,
+    alpha: opts.alpha ?? 1, beta: opts.beta ?? 0,
+    aOffset: off(), lda, aBatchStride: opts.broadcast === 'a' ? 0 : aSize + off(),
+    bOffset: off(), ldb, bBatchStride: opts.broadcast === 'b' ? 0 : bSize + off(),
+    cOffset: off(), ldc, cBatchStride: cSize + off(),
+  };
+}
+
+function arrays(c: Case, r: () => number, cFill: number | null) {
+  const aRows = c.transA ? c.K : c.M, aCols = c.transA ? c.M : c.K;
+  const bRows = c.transB ? c.N : c.K, bCols = c.transB ? c.K : c.N;
+  const len = (off: number, stride: number, rows: number, cols: number, ld: number) =>
+    off + (c.batch - 1) * stride + Math.max(0, (rows - 1) * ld + cols) + 3;
+  const fill = (n: number) => Float32Array.from({ length: n }, () => r() * 2 - 1);
+  const a = fill(len(c.aOffset, c.aBatchStride, aRows, aCols, c.lda));
+  const b = fill(len(c.bOffset, c.bBatchStride, bRows, bCols, c.ldb));
+  const cArr = fill(len(c.cOffset, c.cBatchStride, c.M, c.N, c.ldc));
+  if (cFill !== null) cArr.fill(cFill);
+  return { a, b, c: cArr };
+}
+
+// Expected C in float64, and a per-element error bound: |C - ref| <= tol * (sum_k |alpha a b| + |beta c|).
+function reference(c: Case, a: Float32Array, b: Float32Array, c0: Float32Array) {
+  const want = Float64Array.from(c0), mag = new Float64Array(c0.length);
+  for (let t = 0; t < c.batch; t++) {
+    const A = c.aOffset + t * c.aBatchStride, B = c.bOffset + t * c.bBatchStride, C = c.cOffset + t * c.cBatchStride;
+    for (let i = 0; i < c.M; i++) {
+      for (let j = 0; j < c.N; j++) {
+        let s = 0, m = 0;
+        for (let k = 0; k < c.K; k++) {
+          const av = c.transA ? a[A + k * c.lda + i] : a[A + i * c.lda + k];
+          const bv = c.transB ? b[B + j * c.ldb + k] : b[B + k * c.ldb + j];
+          s += av * bv;
+          m += Math.abs(av * bv);
+        }
+        const idx = C + i * c.ldc + j;
+        const old = c0[idx];
+        want[idx] = c.alpha * s + (c.beta === 0 ? 0 : c.beta * old);
+        mag[idx] = Math.abs(c.alpha) * m + (c.beta === 0 ? 0 : Math.abs(c.beta * old));
+      }
+    }
+  }
+  return { want, mag };
+}
+
+function check(impl: string, c: Case, seed: number, cFill: number | null = null): void {
+  const r = rng(seed);
+  const { a, b, c: cArr } = arrays(c, r, cFill);
+  const before = Float32Array.from(cArr);
+  const { want, mag } = reference(c, a, b, before);
+  N!.gemm(c.transA, c.transB, c.M, c.N, c.K, c.alpha, c.beta, c.batch, a, c.aOffset, c.lda, c.aBatchStride,
+    b, c.bOffset, c.ldb, c.bBatchStride, cArr, c.cOffset, c.ldc, c.cBatchStride);
+  const tol = 1e-5 + 3e-8 * c.K;
+  let bad = 0, first = '';
+  for (let i = 0; i < cArr.length; i++) {
+    // Elements outside the C matrices (padding, gaps) must be untouched, NaN included.
+    const ok = Object.is(want[i], before[i]) && mag[i] === 0
+      ? Object.is(cArr[i], before[i])
+      : Math.abs(cArr[i] - want[i]) <= tol * mag[i] + 1e-30;
+    if (!ok && bad++ === 0) first = `index ${i}: got ${cArr[i]}, want ${want[i]} (magnitude ${mag[i]})`;
+  }
+  expect(bad, `${impl} ${JSON.stringify(c)}: ${bad} wrong elements, first at ${first}`).toBe(0);
+}
+
+const SIZES = [1, 2, 5, 6, 7, 15, 16, 17, 31, 64, 100];
+const TRANS: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
+
+describe.skipIf(!haveAddon)('native gemm', { timeout: 120_000 }, () => {
+  const info = N?.gemmInfo();
+  type Impl = 'builtin' | 'portable' | 'reference' | 'openblas';
+  const impls: Impl[] = ['builtin', 'portable', 'reference', ...(info?.openblasAvailable ? ['openblas' as const] : [])];
+  const savedThreads = N?.getNumThreads() ?? 1;
+  afterAll(() => {
+    N?.setGemmImpl('auto');
+    N?.setNumThreads(savedThreads);
+  });
+
+  it('reports its implementation', () => {
+    const i = N!.gemmInfo();
+    expect(['openblas', 'avx2', 'portable']).toContain(i.impl);
+    expect(i.threads).toBeGreaterThanOrEqual(1);
+    if (process.env.LISA_NO_OPENBLAS === '1') expect(i.openblasAvailable).toBe(false);
+    if (!i.openblasAvailable) expect(() => N!.setGemmImpl('openblas')).toThrow(/not available/);
+    expect(() => N!.setGemmImpl('fast' as 'auto')).toThrow();
+  });
+
+  for (const impl of impls) {
+    describe(impl, () => {
+      it('small and edge sizes, all transposes', () => {
+        N!.setGemmImpl(impl);
+        const r = rng(1);
+        let seed = 100;
+        for (const [ta, tb] of TRANS) {
+          for (let n = 0; n < 40; n++) {
+            const pick = () => SIZES[Math.floor(r() * SIZES.length)];
+            check(impl, makeCase(r, ta, tb, pick(), pick(), pick()), seed++);
+          }
+          for (const [M, Nn, K] of [[1, 1, 1], [1, 37, 9], [23, 1, 9], [13, 17, 1], [6, 16, 8], [12, 32, 300]])
+            check(impl, makeCase(r, ta, tb, M, Nn, K), seed++);
+        }
+      });
+
+      it('sizes across the cache blocks (MC, KC, NC) on 1, 2 and 3 threads', () => {
+        N!.setGemmImpl(impl);
+        const r = rng(2);
+        let seed = 200;
+        for (const threads of [1, 2, 3]) {
+          N!.setNumThreads(threads);
+          for (const [ta, tb] of TRANS) {
+            check(impl, makeCase(r, ta, tb, 301, 45, 530, { pad: true }), seed++);
+            check(impl, makeCase(r, ta, tb, 7, 3200, 20, { offsets: true }), seed++);
+            check(impl, makeCase(r, ta, tb, 150, 163, 257, { alpha: -0.5, beta: 0.75 }), seed++);
+          }
+        }
+        N!.setNumThreads(savedThreads);
+      });
+
+      it('lda/ldb/ldc longer than the rows, offsets, alpha and beta', () => {
+        N!.setGemmImpl(impl);
+        const r = rng(3);
+        let seed = 300;
+        for (const [ta, tb] of TRANS) {
+          for (const [alpha, beta] of [[1, 1], [2.5, -1], [-0.25, 0.5], [1, 0], [0.5, 0]]) {
+            check(impl, makeCase(r, ta, tb, 19, 35, 21, { pad: true, offsets: true, alpha, beta }), seed++);
+            check(impl, makeCase(r, ta, tb, 1, 18, 40, { pad: true, offsets: true, alpha, beta }), seed++);
+          }
+        }
+      });
+
+      it('beta == 0 never reads C (NaN-filled C)', () => {
+        N!.setGemmImpl(impl);
+        const r = rng(4);
+        let seed = 400;
+        for (const [ta, tb] of TRANS) {
+          check(impl, makeCase(r, ta, tb, 20, 33, 17, { pad: true }), seed++, NaN);
+          check(impl, makeCase(r, ta, tb, 3, 5, 1, { batch: 3 }), seed++, NaN);
+          check(impl, makeCase(r, ta, tb, 4, 7, 0), seed++, NaN);  // K == 0: C = 0
+          check(impl, makeCase(r, ta, tb, 9, 18, 70, { alpha: 0 }), seed++, NaN);  // alpha == 0: C = 0
+        }
+      });
+
+      it('batches, with broadcast (stride 0) operands, on 1 and 2 threads', () => {
+        N!.setGemmImpl(impl);
+        const r = rng(5);
+        let seed = 500;
+        for (const threads of [1, 2]) {
+          N!.setNumThreads(threads);
+          for (const [ta, tb] of TRANS) {
+            for (const broadcast of [null, 'a', 'b'] as const) {
+              check(impl, makeCase(r, ta, tb, 13, 24, 11, { batch: 5, broadcast, offsets: true, pad: true }), seed++);
+              check(impl, makeCase(r, ta, tb, 64, 70, 40, { batch: 3, broadcast, beta: 0.5 }), seed++);
+              // Big enough to be split over threads within each item (tasks from different items interleave).
+              check(impl, makeCase(r, ta, tb, 128, 130, 100, { batch: 3, broadcast, offsets: true }), seed++);
+              check(impl, makeCase(r, ta, tb, 200, 40, 150, { batch: 2, broadcast, pad: true }), seed++);
+            }
+            check(impl, makeCase(r, ta, tb, 2, 3, 4, { batch: 1 }), seed++);
+          }
+        }
+        N!.setNumThreads(savedThreads);
+      });
+    });
+  }
+
+  it('the thread pool survives repeated resizing between products', () => {
+    N!.setGemmImpl('builtin');
+    const r = rng(6);
+    for (let n = 0; n < 30; n++) {
+      N!.setNumThreads(1 + (n % 4));
+      check('builtin', makeCase(r, n % 2 === 0, n % 3 === 0, 40, 130, 50), 600 + n);
+    }
+    N!.setNumThreads(savedThreads);
+    expect(N!.getNumThreads()).toBe(savedThreads);
+    expect(() => N!.setNumThreads(0)).toThrow();
+  });
+
+  it('throws a JS error (no crash) for an operand past the end of its array', () => {
+    const a = new Float32Array(12), b = new Float32Array(12), c = new Float32Array(9);
+    expect(() => N!.gemm(false, false, 3, 3, 4, 1, 0, 1, a, 1, 4, 0, b, 0, 3, 0, c, 0, 3, 0)).toThrow(/operand a/);
+    expect(() => N!.gemm(false, false, 3, 3, 4, 1, 0, 2, a, 0, 4, 0, b, 0, 3, 0, c, 0, 3, 9)).toThrow(/operand c/);
+    expect(() => N!.gemm(false, false, 3, 3, 4, 1, 0, 1, a, 0, 3, 0, b, 0, 3, 0, c, 0, 3, 0)).toThrow(/leading/);
+    expect(() => N!.gemm(false, false, 3, 3, 4, 1, 0, 1, a, 0, 4, 0, b, 0, 3, 0, new Float64Array(9) as never, 0, 3, 0))
+      .toThrow(/Float32Array/);
+  });
+});
