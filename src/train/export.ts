@@ -1,7 +1,7 @@
 // The end of a run: an HF folder (model, config, tokenizer files) loadable by transformers, or for LoRA a
 // PEFT adapter folder.
 import { join } from 'node:path';
-import { copyTokenizerFiles } from '../io/hf-folder.js';
+import { copyTokenizerFiles, readGenerationConfig } from '../io/hf-folder.js';
 import { saveModel } from '../models/load.js';
 import { LoraFineTune } from '../finetune/lora.js';
 import { saveLoraAdapter } from '../finetune/lora-io.js';
@@ -16,7 +16,7 @@ export function exportRun(cfg: TrainConfig, parts: RunParts): string {
     return dir;
   }
   const dir = join(cfg.out, 'final');
-  saveModel(dir, parts.model);
+  saveModel(dir, parts.model, { generationConfig: parts.modelDir ? readGenerationConfig(parts.modelDir) : undefined });
   const tokDir = parts.modelDir ?? (typeof cfg.model === 'object' && 'init' in cfg.model ? cfg.model.tokenizer : undefined);
   if (tokDir) copyTokenizerFiles(tokDir, dir);
   return dir;
