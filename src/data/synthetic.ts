@@ -69,9 +69,29 @@ export function questionText(p: ArithmeticProblem): string {
     .replace('{op}', p.op).replace('{word}', p.op === '+' ? 'plus' : 'minus');
 }
 
-/** Pretraining-style line, e.g. "23 + 58 = 81". */
+/** The bare equation, e.g. "23 + 58 = 81". */
 export function equationText(p: ArithmeticProblem): string {
   return `${p.a} ${p.op} ${p.b} = ${p.answer}`;
+}
+
+/** The expected answer to a question, e.g. "81". */
+export function answerText(p: ArithmeticProblem): string {
+  return String(p.answer);
+}
+
+/**
+ * The layouts a problem takes in the pretraining corpus, as arithmetic appears in web text: the bare equation and
+ * two loose Q&A layouts ({q} is the question, {ans} the answer). None is the instruction format, which stage 2
+ * teaches; seeing questions at several distances from their answers makes the model find the operands by
+ * content rather than by a fixed offset, so its arithmetic carries over to a new format.
+ */
+export const PRETRAIN_FORMS = ['{eq}', 'Q: {q} A: {ans}', 'Question: {q}\nAnswer: {ans}'] as const;
+
+/** The pretraining text of a problem in layout `form` (an index into PRETRAIN_FORMS). */
+export function pretrainText(p: ArithmeticProblem, form = 0): string {
+  const f = PRETRAIN_FORMS[form];
+  if (f === undefined) throw new ArgumentError(`pretrainText: form must be 0..${PRETRAIN_FORMS.length - 1}, got ${form}`);
+  return f.replace('{eq}', equationText(p)).replace('{q}', questionText(p)).replace('{ans}', answerText(p));
 }
 
 /** The instruction prompt, ending where the answer starts. */
@@ -81,8 +101,8 @@ export function instructionPrompt(question: string): string {
 
 /** Every character the task's texts can contain (digits, the templates, the formats), sorted. */
 export function taskCharacters(): string[] {
-  const texts = [...QUESTION_TEMPLATES, instructionPrompt(''), '0123456789', '+-= plusminus'];
-  return [...new Set(texts.join('').replace(/\{(a|b|op|word)\}/g, ''))].sort();
+  const texts = [...QUESTION_TEMPLATES, ...PRETRAIN_FORMS, instructionPrompt(''), '0123456789', '+-= plusminus'];
+  return [...new Set(texts.join('').replace(/\{(a|b|op|word|eq|q|ans)\}/g, ''))].sort();
 }
 
 /**
@@ -124,16 +144,16 @@ function eosOf(tok: Tokenizer): number {
   return tok.eosId;
 }
 
-/** "<s>23 + 58 = 81</s>", every token a target. */
-export function pretrainExample(tok: Tokenizer, p: ArithmeticProblem): Example {
-  const ids = [...tok.encode(equationText(p)), eosOf(tok)];
+/** "<s>23 + 58 = 81</s>" (or another layout), every token a target. */
+export function pretrainExample(tok: Tokenizer, p: ArithmeticProblem, form = 0): Example {
+  const ids = [...tok.encode(pretrainText(p, form)), eosOf(tok)];
   return { ids, labels: [...ids] };
 }
 
 /** "<s>### Question: ...\n### Answer: 81</s>" with the prompt masked (labels -100), so only the answer trains. */
 export function instructionExample(tok: Tokenizer, p: ArithmeticProblem): Example {
   const prompt = tok.encode(instructionPrompt(questionText(p)));
-  const answer = [...tok.encode(String(p.answer), { addSpecialTokens: false }), eosOf(tok)];
+  const answer = [...tok.encode(answerText(p), { addSpecialTokens: false }), eosOf(tok)];
   return { ids: [...prompt, ...answer], labels: [...prompt.map(() => IGNORE_INDEX), ...answer] };
 }
 

@@ -1,11 +1,11 @@
 // The quickstart: a synthetic arithmetic task end to end on a fresh machine. A small Llama is pretrained from
-// scratch on "a + b = c" lines (full fine-tuning), then fine-tuned with LISA on "### Question/### Answer" pairs
-// with the prompt masked; it reports eval loss before and after, exact-match accuracy and sample generations.
+// scratch on arithmetic text (full training), then fine-tuned with LISA on "### Question/### Answer" pairs with
+// the prompt masked; it reports eval loss before and after, exact-match accuracy and sample generations.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import {
-  charTokenizerFiles, instructionExample, instructionPrompt, makeArithmeticTask, pretrainExample,
+  PRETRAIN_FORMS, answerText, pretrainText, charTokenizerFiles, instructionExample, instructionPrompt, makeArithmeticTask, pretrainExample,
   questionText, toPretokenizedJsonl, type ArithmeticProblem,
 } from '../data/synthetic.js';
 import { tokenizerFromFiles, writeTokenizerFiles, type Tokenizer } from '../data/tokenizer.js';
@@ -36,7 +36,8 @@ export interface QuickstartOptions {
   stepsPretrain?: number;
   stepsFinetune?: number;
   seed?: number;
-  /** Operands range over 0..maxOperand (default 99). */
+  /** Operands range over minOperand..maxOperand (default 10..99). */
+  minOperand?: number;
   maxOperand?: number;
   /** Held-out problems: eval loss is measured on all of them, accuracy on the first `accuracyProblems`. */
   testProblems?: number;
@@ -44,13 +45,15 @@ export interface QuickstartOptions {
   /** Sample generations to show. */
   samples?: number;
   model?: Partial<QuickstartModelSize>;
+  /** Batch sizes and learning rates (defaults in QUICKSTART_DEFAULTS). */
+  hyper?: Partial<Pick<typeof QUICKSTART_DEFAULTS, 'batchPretrain' | 'batchFinetune' | 'lrPretrain' | 'lrFinetune'>>;
   /** Receives each progress line (default: none). */
   log?: (line: string) => void;
 }
 
 export const QUICKSTART_DEFAULTS = {
-  stepsPretrain: 1000, stepsFinetune: 300, seed: 0, maxOperand: 99, testProblems: 200, accuracyProblems: 200, samples: 6,
-  batchPretrain: 64, batchFinetune: 32, lrPretrain: 3e-3, lrFinetune: 1e-3,
+  stepsPretrain: 3000, stepsFinetune: 300, seed: 0, minOperand: 10, maxOperand: 99, testProblems: 200, accuracyProblems: 200, samples: 6,
+  batchPretrain: 32, batchFinetune: 32, lrPretrain: 2e-3, lrFinetune: 1e-3,
 } as const;
 
 export interface SampleGeneration { question: string; answer: string; expected: string; correct: boolean }
@@ -59,7 +62,7 @@ export interface AccuracyResult { correct: number; total: number; accuracy: numb
 
 export interface QuickstartResult {
   out: string;
-  /** Stage 1 eval loss on held-out "a + b = c" lines, and accuracy completing "a + b = " with greedy decoding. */
+  /** Stage 1 eval loss on the held-out problems' pretraining text, and accuracy completing "a + b = " greedily. */
   pretrain: { evalLoss: number; accuracy: AccuracyResult; seconds: number; dir: string };
   /** Stage 2 eval loss (answer tokens only) on held-out questions, before and after LISA; accuracy before and after. */
   finetune: { evalLossBefore: number; evalLossAfter: number; accuracyBefore: AccuracyResult; accuracy: AccuracyResult; seconds: number; dir: string };
@@ -76,9 +79,10 @@ export function greedyAnswer(model: CausalLM, tok: Tokenizer, prompt: string, ma
   return tok.decode(r.tokens, { skipSpecialTokens: true }).split('\n')[0].trim();
 }
 
-function accuracy(model: CausalLM, tok: Tokenizer, problems: readonly ArithmeticProblem[], prompt: (p: ArithmeticProblem) => string): AccuracyResult {
+function accuracy(model: CausalLM, tok: Tokenizer, problems: readonly ArithmeticProblem[], prompt: (p: ArithmeticProblem) => string,
+  expected: (p: ArithmeticProblem) => string): AccuracyResult {
   let correct = 0;
-  for (const p of problems) if (greedyAnswer(model, tok, prompt(p)) === String(p.answer)) correct++;
+  for (const p of problems) if (greedyAnswer(model, tok, prompt(p)) === expected(p)) correct++;
   return { correct, total: problems.length, accuracy: problems.length ? correct / problems.length : NaN };
 }
 
@@ -92,6 +96,8 @@ function positiveInt(name: string, v: number): number {
 
 const pct = (a: AccuracyResult) => `${(100 * a.accuracy).toFixed(1)}% (${a.correct}/${a.total})`;
 const secs = (t0: number) => (performance.now() - t0) / 1000;
+/** Lets the event loop run between long synchronous phases (signals, test-runner heartbeats). */
+const breathe = () => new Promise<void>((res) => setImmediate(res));
 
 /** Writes a generated config as YAML (so `lisa train FILE` reruns the stage) and loads it back through validation. */
 function writeConfig(path: string, raw: Record<string, unknown>) {
@@ -112,7 +118,7 @@ function progress(log: (s: string) => void, label: string, every: number) {
 }
 
 export async function runQuickstart(opts: QuickstartOptions): Promise<QuickstartResult> {
-  const d = QUICKSTART_DEFAULTS;
+  const d = { ...QUICKSTART_DEFAULTS, ...opts.hyper };
   const log = opts.log ?? (() => {});
   const stepsPretrain = positiveInt('--steps-pretrain', opts.stepsPretrain ?? d.stepsPretrain);
   const stepsFinetune = positiveInt('--steps-finetune', opts.stepsFinetune ?? d.stepsFinetune);
@@ -125,7 +131,7 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<Quickstart
   if (!nativeAvailable()) log('note: the cpu-native addon is unavailable, so this runs on the pure-TypeScript backend and is much slower');
 
   // The task, the tokenizer and the data files.
-  const task = makeArithmeticTask({ seed, maxOperand: opts.maxOperand ?? d.maxOperand, testSize: opts.testProblems ?? d.testProblems });
+  const task = makeArithmeticTask({ seed, minOperand: opts.minOperand ?? d.minOperand, maxOperand: opts.maxOperand ?? d.maxOperand, testSize: opts.testProblems ?? d.testProblems });
   const accProblems = task.test.slice(0, opts.accuracyProblems ?? d.accuracyProblems);
   const tokFiles = charTokenizerFiles();
   const tokDir = join(out, 'tokenizer');
@@ -137,16 +143,17 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<Quickstart
     pretrain: join(dataDir, 'pretrain.jsonl'), pretrainEval: join(dataDir, 'pretrain-eval.jsonl'),
     instruct: join(dataDir, 'instruct.jsonl'), instructEval: join(dataDir, 'instruct-eval.jsonl'),
   };
-  writeFileSync(files.pretrain, toPretokenizedJsonl(task.train.map((p) => pretrainExample(tok, p))));
-  writeFileSync(files.pretrainEval, toPretokenizedJsonl(task.test.map((p) => pretrainExample(tok, p))));
+  const corpus = (ps: readonly ArithmeticProblem[]) => ps.flatMap((p) => PRETRAIN_FORMS.map((_, form) => pretrainExample(tok, p, form)));
+  writeFileSync(files.pretrain, toPretokenizedJsonl(corpus(task.train)));
+  writeFileSync(files.pretrainEval, toPretokenizedJsonl(corpus(task.test)));
   writeFileSync(files.instruct, toPretokenizedJsonl(task.train.map((p) => instructionExample(tok, p))));
   const instructEval = task.test.map((p) => instructionExample(tok, p));
   writeFileSync(files.instructEval, toPretokenizedJsonl(instructEval));
-  writeFileSync(join(dataDir, 'test.jsonl'), task.test.map((p) => JSON.stringify({ question: questionText(p), answer: String(p.answer) })).join('\n') + '\n');
+  writeFileSync(join(dataDir, 'test.jsonl'), task.test.map((p) => JSON.stringify({ question: questionText(p), answer: answerText(p) })).join('\n') + '\n');
   log(`task: ${task.train.length} training problems, ${task.test.length} held out (e.g. "${questionText(task.test[0])}" -> "${task.test[0].answer}"); ` +
     `character tokenizer with ${tok.vocabSize} tokens in ${tokDir}`);
 
-  // Stage 1: pretrain a small Llama from scratch on "a + b = c" lines (full fine-tuning of every parameter).
+  // Stage 1: pretrain a small Llama from scratch on the arithmetic text (every parameter trains).
   const init = {
     architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: tok.vocabSize, ...size, max_position_embeddings: 128,
     rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: false, bos_token_id: tok.bosId, eos_token_id: tok.eosId,
@@ -163,18 +170,20 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<Quickstart
   const params = (size.hidden_size * tok.vocabSize * 2 + size.num_hidden_layers * (size.hidden_size * size.hidden_size * 2 +
     2 * size.hidden_size * (size.hidden_size / size.num_attention_heads) * size.num_key_value_heads + 3 * size.hidden_size * size.intermediate_size)) / 1e6;
   log(`stage 1: pretraining a ${size.num_hidden_layers}-block Llama (hidden ${size.hidden_size}, ${params.toFixed(2)}M parameters) from scratch ` +
-    `on "a + b = c" lines, full fine-tuning, ${stepsPretrain} steps of ${d.batchPretrain}`);
+    `on ${task.train.length * PRETRAIN_FORMS.length} lines of arithmetic text (${PRETRAIN_FORMS.map((_, f) => JSON.stringify(pretrainText(task.train[0], f))).join(', ')}), ` +
+    `full training, ${stepsPretrain} steps of ${d.batchPretrain}`);
   let t = performance.now();
   const r1 = await train(cfg1, progress(log, 'pretrain', Math.max(1, Math.round(stepsPretrain / 10))));
   const stage1Seconds = secs(t);
+  await breathe();
   const base = loadModel(r1.exportDir!).model;
   let pretrainAcc: AccuracyResult;
   let evalLossBefore: number;
   let accuracyBefore: AccuracyResult;
   try {
-    pretrainAcc = accuracy(base, tok, accProblems, equationPrompt);
+    pretrainAcc = accuracy(base, tok, accProblems, equationPrompt, (p) => String(p.answer));
     evalLossBefore = evaluate(base, instructEval, 32, tok.padId ?? 0).loss;
-    accuracyBefore = accuracy(base, tok, accProblems, questionPrompt);
+    accuracyBefore = accuracy(base, tok, accProblems, questionPrompt, answerText);
   } finally {
     base.dispose();
   }
@@ -193,19 +202,21 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<Quickstart
   log(`stage 2: LISA fine-tuning (2 of ${size.num_hidden_layers} blocks active, resampled every 5 steps; embeddings, final norm and head always train) ` +
     `on "### Question: ...\\n### Answer: ..." with the prompt masked, ${stepsFinetune} steps of ${d.batchFinetune}`);
   log(`  eval loss before fine-tuning: ${evalLossBefore.toFixed(4)} (answer tokens of ${instructEval.length} held-out questions)`);
+  await breathe();
   t = performance.now();
   const r2 = await train(cfg2, progress(log, 'lisa', Math.max(1, Math.round(stepsFinetune / 10))));
   const stage2Seconds = secs(t);
 
   // Results: accuracy with greedy decoding and a few samples.
+  await breathe();
   const tuned = loadModel(r2.exportDir!).model;
   let acc: AccuracyResult;
   const samples: SampleGeneration[] = [];
   try {
-    acc = accuracy(tuned, tok, accProblems, questionPrompt);
+    acc = accuracy(tuned, tok, accProblems, questionPrompt, answerText);
     for (const p of task.test.slice(0, opts.samples ?? d.samples)) {
       const answer = greedyAnswer(tuned, tok, questionPrompt(p));
-      samples.push({ question: questionText(p), answer, expected: String(p.answer), correct: answer === String(p.answer) });
+      samples.push({ question: questionText(p), answer, expected: answerText(p), correct: answer === answerText(p) });
     }
   } finally {
     tuned.dispose();
@@ -231,7 +242,7 @@ export function formatQuickstartSummary(r: QuickstartResult): string {
     `  (the stage-1 model completing "a + b = ": ${pct(r.pretrain.accuracy)})`,
     '',
     'samples (held-out questions)',
-    ...r.samples.map((s) => `  ${s.correct ? 'ok ' : 'bad'} ${JSON.stringify(s.question)} -> ${JSON.stringify(s.answer)} (expected ${s.expected})`),
+    ...r.samples.map((s) => `  ${s.correct ? 'ok ' : 'bad'} ${JSON.stringify(s.question)} -> ${JSON.stringify(s.answer)} (expected ${JSON.stringify(s.expected)})`),
     '',
     `time: ${r.seconds.toFixed(1)}s (stage 1 ${r.pretrain.seconds.toFixed(1)}s, stage 2 ${f.seconds.toFixed(1)}s)`,
     `models: ${r.pretrain.dir} (base), ${f.dir} (fine-tuned); results in ${join(r.out, 'results.json')}`,
