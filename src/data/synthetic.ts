@@ -85,7 +85,7 @@ export function answerText(p: ArithmeticProblem): string {
  * teaches; seeing questions at several distances from their answers makes the model find the operands by
  * content rather than by a fixed offset, so its arithmetic carries over to a new format.
  */
-export const PRETRAIN_FORMS = ['{eq}', 'Q: {q} A: {ans}', 'Question: {q}\nAnswer: {ans}'] as const;
+export const PRETRAIN_FORMS = ['{eq}', 'Q: {q} A: {ans}', 'Q: {q}\nA: {ans}'] as const;
 
 /** The pretraining text of a problem in layout `form` (an index into PRETRAIN_FORMS). */
 export function pretrainText(p: ArithmeticProblem, form = 0): string {

@@ -52,7 +52,7 @@ export interface QuickstartOptions {
 }
 
 export const QUICKSTART_DEFAULTS = {
-  stepsPretrain: 1500, stepsFinetune: 300, seed: 0, minOperand: 10, maxOperand: 99, testProblems: 200, accuracyProblems: 200, samples: 6,
+  stepsPretrain: 4000, stepsFinetune: 500, seed: 0, minOperand: 10, maxOperand: 99, testProblems: 200, accuracyProblems: 200, samples: 6,
   batchPretrain: 32, batchFinetune: 32, lrPretrain: 1e-3, lrFinetune: 1e-3,
 } as const;
 

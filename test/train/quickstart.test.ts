@@ -81,7 +81,7 @@ describe('synthetic arithmetic task', () => {
     expect(pre.labels).toEqual(pre.ids);
     expect(tok.decode(pre.ids)).toBe('<s>23 + 58 = 81</s>');
     expect(tok.decode(pretrainExample(tok, p, 1).ids)).toBe('<s>Q: What is 23 + 58? A: 81</s>');
-    expect(tok.decode(pretrainExample(tok, p, 2).ids)).toBe('<s>Question: What is 23 + 58?\nAnswer: 81</s>');
+    expect(tok.decode(pretrainExample(tok, p, 2).ids)).toBe('<s>Q: What is 23 + 58?\nA: 81</s>');
     expect(() => pretrainText(p, PRETRAIN_FORMS.length)).toThrow(/form/);
   });
 });
