@@ -9,17 +9,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { NativeAddon } from '../src/backends/cpu-native.js';
 
-interface Native {
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, beta: number,
-    batch: number, a: Float32Array, aOffset: number, lda: number, aBatchStride: number,
-    b: Float32Array, bOffset: number, ldb: number, bBatchStride: number,
-    c: Float32Array, cOffset: number, ldc: number, cBatchStride: number): void;
-  gemmInfo(): { impl: string; openblasAvailable: boolean; avx2: boolean; threads: number };
-  setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'reference'): void;
-  setNumThreads(n: number): void;
-  getNumThreads(): number;
-}
+type Native = NativeAddon;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const addonPath = process.env.LISA_NATIVE_PATH ?? join(root, 'build', 'lisa_native.node');

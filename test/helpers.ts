@@ -1,4 +1,5 @@
 // Test helpers: seeded leaves, finite-difference gradient checks, shared-data location.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +11,23 @@ import { randn, mul, sum, transpose } from '../src/ops/index.js';
 import { Rng } from '../src/util/rng.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const sharedData = join(repoRoot, '..', 'shared', 'data');
+/** The shared data folder: LISA_SHARED_DATA if set, else ../shared/data beside this checkout, else beside the
+ *  local repository this checkout was cloned from (a fresh clone in a temp folder still finds it). */
+export const sharedData = locateSharedData();
+
+function locateSharedData(): string {
+  if (process.env.LISA_SHARED_DATA) return process.env.LISA_SHARED_DATA;
+  const beside = join(repoRoot, '..', 'shared', 'data');
+  if (existsSync(beside)) return beside;
+  try {
+    const origin = execFileSync('git', ['-C', repoRoot, 'config', '--get', 'remote.origin.url'], { encoding: 'utf8' }).trim();
+    const fromOrigin = join(origin, '..', 'shared', 'data');
+    if (origin.startsWith('/') && existsSync(fromOrigin)) return fromOrigin;
+  } catch {
+    // not a git checkout, or no origin
+  }
+  return beside;
+}
 
 /** True when ../shared/data is present. Under CI=true its absence is a failure, elsewhere a visible skip. */
 export function haveSharedData(): boolean {

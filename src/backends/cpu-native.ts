@@ -15,7 +15,7 @@ export interface NativeAddon {
     b: F32, bOffset: number, ldb: number, bBatchStride: number,
     c: F32, cOffset: number, ldc: number, cBatchStride: number): void;
   gemmInfo(): { impl: string; openblasAvailable: boolean; avx2: boolean; threads: number };
-  setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'reference'): void;
+  setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'portable' | 'reference'): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   kernelInfo(): { impl: 'avx2' | 'portable'; avx2: boolean; unaryOps: string[]; binaryOps: string[] };

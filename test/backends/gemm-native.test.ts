@@ -6,17 +6,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { NativeAddon } from '../../src/backends/cpu-native.js';
 
-interface GemmAddon {
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, beta: number,
-    batch: number, a: Float32Array, aOffset: number, lda: number, aBatchStride: number,
-    b: Float32Array, bOffset: number, ldb: number, bBatchStride: number,
-    c: Float32Array, cOffset: number, ldc: number, cBatchStride: number): void;
-  gemmInfo(): { impl: string; openblasAvailable: boolean; avx2: boolean; threads: number };
-  setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'portable' | 'reference'): void;
-  setNumThreads(n: number): void;
-  getNumThreads(): number;
-}
+type GemmAddon = NativeAddon;
 
 const addonPath = process.env.LISA_NATIVE_PATH ?? fileURLToPath(new URL('../../build/lisa_native.node', import.meta.url));
 const haveAddon = existsSync(addonPath);

@@ -1,13 +1,13 @@
 // Chat templates: Mistral-Instruct (Jinja, raise_exception) with Mistral's tokenizer files, ChatML, the fallback, segments.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { ChatTemplate, ChatTemplateError, FALLBACK_CHAT_TEMPLATE, pickChatTemplate, renderChat, type ChatMessage } from '../../src/data/chat-template.js';
 import { loadTokenizer, Tokenizer, type TokenizerConfigJson, type TokenizerJson } from '../../src/data/tokenizer.js';
+import { sharedData } from '../helpers.js';
 
-const DATA = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/data');
+const DATA = sharedData;
 const HAVE_DATA = existsSync(DATA);
 if (!HAVE_DATA && process.env.CI !== 'true') {
   console.warn(`[chat-template.test] SKIPPING shared-data tests: ${DATA} is missing (they fail under CI=true)`);

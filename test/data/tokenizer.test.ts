@@ -1,8 +1,7 @@
 // Tokenizer wrapper and converters (GPT-2 BPE, SentencePiece, llama2.c) against known ids and independent reference encoders.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import {
   convertGpt2Tokenizer,
@@ -17,8 +16,9 @@ import {
 } from '../../src/data/tokenizer.js';
 import { IndexError } from '../../src/util/errors.js';
 import { tempDirs } from '../cli-helpers.js';
+import { sharedData } from '../helpers.js';
 
-const DATA = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/data');
+const DATA = sharedData;
 const HAVE_DATA = existsSync(DATA);
 if (!HAVE_DATA && process.env.CI !== 'true') {
   console.warn(`[tokenizer.test] SKIPPING shared-data tests: ${DATA} is missing (they fail under CI=true)`);
