@@ -48,6 +48,10 @@ export interface NativeAddon {
   embeddingBackward(ids: Int32Array, g: F32, n: number, C: number, dweight: F32): void;
   adamw(p: F32, g: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number,
     weightDecay: number, step: number): void;
+  /** native/interrupt.cpp: catch SIGINT/SIGTERM into a flag (a second signal exits at once), read it, restore. */
+  interruptInstall(): void;
+  interruptPending(): number;
+  interruptRestore(): void;
 }
 
 /** Integer op codes passed to the addon: the index in UNARY_OPS / BINARY_OPS (native/kernels.h mirrors them). */

@@ -1,6 +1,7 @@
 // The `lisa` CLI: argument parsing only; each command lives in its own file and calls into the library.
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.js';
+import { CliExit } from './exit.js';
 
 /** Runs the CLI on argv (without node and script); returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -14,6 +15,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof CliExit) return e.code;
     const err = e as Error;
     process.stderr.write(`lisa: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}\n`);
     if (process.env.LISA_DEBUG) process.stderr.write(`${err.stack}\n`);

@@ -1,9 +1,12 @@
 // `lisa train CONFIG [--set key.path=value ...] [--resume]`: progress bar on a terminal, plain lines otherwise;
-// Ctrl-C saves a checkpoint and exits cleanly.
+// Ctrl-C (or SIGTERM) stops after the current step, saves a checkpoint and exits with 128+signal.
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadConfig } from '../train/config.js';
+import { findCheckpoint } from '../train/checkpoint.js';
 import { train, type StepMetrics } from '../train/trainer.js';
+import { signalExitCode, watchInterrupts } from '../train/interrupt.js';
+import { CliExit } from './exit.js';
 
 const fmt = (x: number, d = 4) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
@@ -19,14 +22,12 @@ export function registerTrain(program: Command): void {
       const bar = tty ? new cliProgress.SingleBar({
         format: 'train |{bar}| {value}/{total} steps | loss {loss} | lr {lr} | {tps} tok/s | ETA {eta_formatted}',
       }, cliProgress.Presets.shades_classic) : null;
-      let stop = false;
-      const onSigint = () => { stop = true; };
-      process.on('SIGINT', onSigint);
+      const interrupts = watchInterrupts();
       const line = (s: string) => (bar ? bar.updateETA() : process.stdout.write(`${s}\n`));
       try {
         const r = await train(cfg, {
           resume: o.resume,
-          shouldStop: () => stop,
+          shouldStop: () => interrupts.pending() !== null,
           onStart: (i) => {
             process.stdout.write(`lisa train: ${cfg.method.kind} on ${i.trainExamples} examples (${i.evalExamples} held out), steps ${i.startStep + 1}..${i.totalSteps}, output ${cfg.out}\n`);
             bar?.start(i.totalSteps, i.startStep, { loss: '-', lr: '-', tps: '-' });
@@ -40,14 +41,23 @@ export function registerTrain(program: Command): void {
           onEval: (step, e) => { if (!bar) line(`eval @ step ${step}: loss ${fmt(e.loss)} perplexity ${fmt(e.perplexity, 2)} (${e.tokens} tokens)`); },
         });
         bar?.stop();
-        if (r.stopped === 'interrupted') process.stdout.write(`interrupted: checkpoint saved at step ${r.steps} in ${cfg.out}/checkpoint; continue with --resume\n`);
-        else {
+        const sig = interrupts.pending();
+        if (r.stopped === 'interrupted' && sig) {
+          // The signal handler's notice moved the cursor below the bar, which stop() does not know: clear from the
+          // cursor down, so the summary does not land among a stale redraw.
+          if (bar) process.stdout.write('\x1B[J');
+          const resume = `lisa train ${[path, ...o.set.map((a) => `--set ${a}`)].join(' ')} --resume`;
+          process.stdout.write(r.steps > 0 && findCheckpoint(cfg.out)
+            ? `interrupted (${sig}): checkpoint saved at step ${r.steps} in ${findCheckpoint(cfg.out)}; continue with:\n  ${resume}\n`
+            : `interrupted (${sig}) before the first step; nothing to save\n`);
+          throw new CliExit(signalExitCode(sig));
+        } else {
           process.stdout.write(`done: ${r.steps} steps, last loss ${fmt(r.lastLoss)}${r.evalLoss !== undefined ? `, eval loss ${fmt(r.evalLoss)} (perplexity ${fmt(Math.exp(r.evalLoss), 2)})` : ''}\n`);
           process.stdout.write(`exported to ${r.exportDir}\n`);
         }
       } finally {
         bar?.stop();
-        process.off('SIGINT', onSigint);
+        interrupts.dispose();
       }
     });
 }

@@ -101,6 +101,9 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
 
   let lastLoss = NaN;
   let lastEval: EvalResult | undefined;
+  // Between steps the loop yields to the event loop, so signal handlers and timers can run.
+  const stopRequested = async () => { await new Promise((r) => setImmediate(r)); return opts.shouldStop?.() ?? false; };
+  if (await stopRequested()) return { steps: startStep, stopped: 'interrupted', lastLoss };
   for (let step = startStep; step < totalSteps; step++) {
     const started = performance.now();
     method.beginStep(step);
@@ -144,7 +147,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     appendFileSync(metricsPath, `${JSON.stringify(m)}\n`);
     metricsLines++;
     opts.onStep?.(m, totalSteps);
-    const stop = opts.shouldStop?.() ?? false;
+    const stop = await stopRequested();
     if ((t.saveEvery > 0 && (step + 1) % t.saveEvery === 0) || stop) save(step + 1);
     if (stop) return { steps: step + 1, stopped: 'interrupted', lastLoss, evalLoss: lastEval?.loss };
   }
