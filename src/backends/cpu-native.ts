@@ -58,8 +58,9 @@ export interface NativeAddon {
 export const UNARY_CODE = Object.fromEntries(UNARY_OPS.map((op, i) => [op, i])) as Record<UnaryOp, number>;
 export const BINARY_CODE = Object.fromEntries(BINARY_OPS.map((op, i) => [op, i])) as Record<BinaryOp, number>;
 
-/** build/lisa_native.node, two levels above this file in both src/backends and dist/backends. */
-export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../build/lisa_native.node', import.meta.url));
+/** build/lisa_native.node, two levels above this file in both src/backends and dist/backends; LISA_NATIVE_ADDON
+ *  names another build (the sanitizer build of `npm run test:sanitize`). */
+export const NATIVE_ADDON_PATH = process.env.LISA_NATIVE_ADDON ?? fileURLToPath(new URL('../../build/lisa_native.node', import.meta.url));
 
 let tried = false;
 let addon: NativeAddon | null = null;
