@@ -28,10 +28,10 @@ export class LoraAdapter extends Module implements LinearAdapter {
   constructor(private readonly base: Linear, readonly rank: number, readonly scale: number,
     private readonly dropout: number, private readonly rng: Rng) {
     super();
-    const f = { backend: base.weight.backend, dtype: base.weight.dtype, shapeOnly: base.weight.isShapeOnly };
+    const f = { backend: base.weight.backend, dtype: base.weight.dtype };
     this.lora_A = this.module('lora_A', new Linear(f, base.inFeatures, rank));
     this.lora_B = this.module('lora_B', new Linear(f, rank, base.outFeatures));
-    if (f.shapeOnly) return;
+    if (this.lora_A.weight.isShapeOnly) return; // meta: no values to draw
     // kaiming_uniform_(a=sqrt(5)) on (r, in): bound = 1/sqrt(in); B stays zero.
     const bound = 1 / Math.sqrt(base.inFeatures);
     const a = this.lora_A.weight.buf;
@@ -70,11 +70,9 @@ export class LoraAdapter extends Module implements LinearAdapter {
 
   private addToBase(sign: 1 | -1): void {
     noGrad(() => {
-      const d = this.deltaWeight();
+      const d = this.deltaWeight(); // dense, in w's shape
       const w = this.base.weight;
-      const b = d.buf;
-      const wb = w.buf;
-      for (let i = 0; i < wb.length; i++) wb[i] += sign * b[i];
+      w.backend.binary(sign > 0 ? 'add' : 'sub', w.buf, w.offset, w.strides, d.buf, 0, d.strides, w.buf, w.shape);
       d.dispose();
     });
   }
