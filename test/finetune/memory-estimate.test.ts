@@ -22,7 +22,6 @@ const TINY_LLAMA = {
 };
 const TINY_LLAMA_TIED = { ...TINY_LLAMA, tie_word_embeddings: true, num_key_value_heads: 1 };
 
-const EXACT = ['weights', 'gradients', 'optimizer', 'adapters'] as const;
 const SHAPES: [number, number][] = [[1, 8], [2, 16], [3, 5]];
 
 function methodsFor(family: 'gpt2' | 'llama'): [string, MemoryMethod][] {
