@@ -156,7 +156,7 @@ export class LoraFineTune implements FineTuneMethod {
         const w: Parameter = a[k].weight;
         if (!data) throw new ArgumentError(`lora adapter: tensor '${key}' is missing`);
         if (data.length !== w.size) throw new ArgumentError(`lora adapter: tensor '${key}' has ${data.length} values, expected ${w.size}`);
-        w.buf.set(data);
+        w.backend.write(w.buf, 0, data);
       }
     }
   }

@@ -54,6 +54,8 @@ export interface MemoryRun {
   peakTogether: number;
   activations: ActivationBreakdown;
   params: { base: number; trainable: number; adapters: number };
+  /** Bytes per element of the model's parameters (from the dtype table). */
+  bytesPerElement: number;
   /** LISA: the blocks active in the run (the first sampling). */
   activeBlocks?: number[];
   losses: number[];
@@ -65,8 +67,6 @@ export interface MemoryEstimate extends MemoryRun {
   label: string;
   batch: number;
   seq: number;
-  /** Bytes per element of the model's parameters. */
-  bytesPerElement: number;
   /** LISA: the placement of the active blocks with the highest simultaneous peak (sampled or extreme). */
   worstPlacement?: { activeBlocks: number[]; activations: number; peakTogether: number };
   notes: string[];
@@ -197,6 +197,7 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
       peakTogether: windows.peakTotal - before.liveTotal,
       activations: { forward: forwardKept, backwardTransient: bytes.activations - forwardKept, peakAt: windows.activationsAt || 'forward' },
       params: { base: count(model.parameters()) - adapters, trainable, adapters },
+      bytesPerElement: BYTES_PER_ELEMENT[model.parameters()[0].dtype],
       ...(ft instanceof Lisa ? { activeBlocks: ft.history[0]?.active ?? [] } : {}),
       losses,
       seconds,
@@ -219,8 +220,7 @@ export function estimateMemory(modelOrConfig: CausalLM | ModelConfig, method: Me
     const run = runMemorySteps(config, method, shape, { ...opts, backend: meta });
     const notes = ['total is the sum of each category\'s peak: an upper bound of what is in use at once (see peak together)'];
     const est: MemoryEstimate = {
-      ...run, method, label: methodLabel(method), batch: shape.batch, seq: shape.seq,
-      bytesPerElement: BYTES_PER_ELEMENT.float32, notes,
+      ...run, method, label: methodLabel(method), batch: shape.batch, seq: shape.seq, notes,
     };
     if (method.kind === 'lisa' && !method.schedule) {
       const L = config.family === 'gpt2' ? config.nLayer : config.numLayers;
