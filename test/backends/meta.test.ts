@@ -1,5 +1,6 @@
-// The meta backend: buffers with logical sizes and no memory, no-op kernels; every op's forward and backward
-// allocates and frees on meta exactly what it does on cpu-js (float32 and float64) and cpu-native.
+// The meta backend: buffers with logical sizes and no memory, no-op kernels; every op's forward and backward, and
+// models with LoRA (merge included) and LISA (switches, kept state) allocate and free on meta exactly as on cpu-js
+// (float32 and float64) and cpu-native.
 import { describe, it, expect } from 'vitest';
 import { meta } from '../../src/backends/meta.js';
 import type { Backend, DType } from '../../src/backends/backend.js';
@@ -11,6 +12,11 @@ import { pooledBytes } from '../../src/tensor/buffer-pool.js';
 import { scope } from '../../src/tensor/scope.js';
 import { backward } from '../../src/autograd/backward.js';
 import { Rng } from '../../src/util/rng.js';
+import { createModel, initWeights, parseConfig } from '../../src/models/index.js';
+import { AdamW } from '../../src/optim/adamw.js';
+import { clipGradNorm } from '../../src/optim/clip.js';
+import { LoraFineTune } from '../../src/finetune/lora.js';
+import { Lisa } from '../../src/finetune/lisa.js';
 import { BACKENDS } from '../backends-under-test.js';
 import { makeInputs, type LeafSpec } from '../helpers.js';
 
@@ -126,5 +132,55 @@ describe('every op allocates and frees on meta exactly as on a real backend', ()
     for (const [label, backend, dtype] of real) {
       expect(trace(name, dtype, meta), `${name} vs ${label}`).toEqual(trace(name, dtype, backend));
     }
+  });
+});
+
+/** Live and peak bytes through model build, method, forward/backward, AdamW, switches, merge and cleanup. */
+function modelTrace(backend: Backend, family: 'gpt2' | 'llama', method: 'lora' | 'lisa-keep'): number[][] {
+  const raw = family === 'gpt2'
+    ? { model_type: 'gpt2', vocab_size: 50, n_positions: 16, n_embd: 16, n_layer: 3, n_head: 2 }
+    : { model_type: 'llama', vocab_size: 50, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 16 };
+  resetPeaks();
+  const start = memoryReport();
+  const out: number[][] = [];
+  const snap = () => {
+    const r = memoryReport();
+    out.push([r.liveTotal - start.liveTotal, r.peakTotal - start.liveTotal, r.live.optimizer - start.live.optimizer, r.liveStorages - start.liveStorages]);
+  };
+  const model = createModel(parseConfig(raw), { backend });
+  initWeights(model, new Rng(0));
+  const opt = new AdamW({ lr: 1e-3 });
+  const ft = method === 'lora'
+    ? new LoraFineTune(model, { rank: 2, alpha: 4, targets: 'all-linear', dropout: 0.1 })
+    : new Lisa(model, opt, { gamma: 1, period: 1, stateOnSwitch: 'keep', seed: 2 });
+  snap();
+  const rng = new Rng(1);
+  for (let step = 0; step < 4; step++) {
+    ft.beginStep(step);
+    const ids = Int32Array.from({ length: 2 * 5 }, () => rng.int(50));
+    scope(() => backward(ops.crossEntropy(model.forward(ids, 2, 5), ids)));
+    snap();
+    clipGradNorm(ft.trainableParameters(), 1);
+    opt.step(ft.trainableParameters());
+    for (const p of model.parameters()) p.zeroGrad();
+    snap();
+  }
+  if (ft instanceof LoraFineTune) {
+    ft.merge();
+    ft.unmerge();
+    ft.mergeAndUnload();
+    snap();
+  }
+  opt.dispose();
+  model.dispose();
+  snap();
+  return out;
+}
+
+describe('models and methods run on meta unchanged, with the accounting of a real run', () => {
+  it.each([['gpt2', 'lora'], ['llama', 'lora'], ['gpt2', 'lisa-keep'], ['llama', 'lisa-keep']] as const)('%s %s', (family, method) => {
+    const expected = modelTrace(meta, family, method);
+    expect(expected.at(-1)).toEqual([0, expected.at(-1)![1], 0, 0]);
+    for (const [label, backend] of BACKENDS) expect(modelTrace(backend, family, method), label).toEqual(expected);
   });
 });
