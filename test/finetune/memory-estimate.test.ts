@@ -14,6 +14,9 @@ import type { Backend } from '../../src/backends/backend.js';
 import type { NonBlockRole } from '../../src/models/index.js';
 import { BACKENDS } from '../backends-under-test.js';
 import { GPT2_SMALL, LLAMA2_7B, LLAMA2_70B } from '../models/known-configs.js';
+import { train } from '../../src/train/trainer.js';
+import { loadConfig } from '../../src/train/config.js';
+import { writeFixtureRun, readMetrics, lisaFixture } from '../train/fixture-run.js';
 
 const TINY_GPT2 = { model_type: 'gpt2', vocab_size: 97, n_positions: 64, n_embd: 32, n_layer: 3, n_head: 4 };
 const TINY_LLAMA = {
@@ -81,6 +84,23 @@ describe.each([
         expectSameAccounting(e, m, `${name} alwaysTrain ${String(alwaysTrain)}`);
       }
     }
+  });
+});
+
+describe('the estimate is the trainer\'s own step', () => {
+  it.each([
+    ['full', { kind: 'full' }, { kind: 'full' }],
+    ['lora', { kind: 'lora', rank: 2, alpha: 4, dropout: 0.1, targets: 'all-linear' }, { kind: 'lora', rank: 2, alpha: 4, dropout: 0.1, targets: 'all-linear' }],
+    ['lisa', { kind: 'lisa', gamma: 2, period: 2, schedule: lisaFixture.schedule }, { kind: 'lisa', gamma: 2, schedule: lisaFixture.schedule }],
+  ] as [string, Record<string, unknown>, MemoryMethod][])('%s: the peaks `lisa train` logs at step 2 equal the meta estimate', async (_n, methodCfg, method) => {
+    const { configPath, out } = writeFixtureRun({ method: methodCfg }, 2);
+    const before = memoryReport();
+    await train(loadConfig(configPath));
+    const logged = (readMetrics(out)[1] as unknown as { memory: Record<string, number> }).memory;
+    // The trainer's batches are T + 1 long (each row's last token has an ignored target).
+    const e = estimateMemory(parseConfig(lisaFixture.config), method, { batch: lisaFixture.B, seq: lisaFixture.T + 1 });
+    expect(logged.total - before.liveTotal).toBe(e.peakTogether);
+    for (const k of ['activations', 'gradients', 'optimizer'] as const) expect(logged[k] - before.live[k], k).toBe(e.bytes[k]);
   });
 });
 
