@@ -54,9 +54,15 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
   g.dispose();
 }
 
+export interface BackwardOptions {
+  /** Called once per leaf as soon as its gradient is complete (every op that reads the leaf has run its
+   *  backward), e.g. to apply the optimizer update and free the gradient at once. */
+  onLeafGrad?: (leaf: Tensor) => void;
+}
+
 /** Computes d(root)/d(leaf) for every leaf that requires grad, accumulating into leaf.grad.
  *  grad defaults to 1 for a one-element root. */
-export function backward(root: Tensor, grad?: Tensor): void {
+export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}): void {
   if (!root.requiresGrad) throw new ArgumentError(`backward: tensor ${root.describe()} does not require grad`);
   if (!grad && root.size !== 1) {
     throw new ShapeError(`backward: root ${fmtShape(root.shape)} is not a scalar; pass its gradient explicitly`);
@@ -77,12 +83,15 @@ export function backward(root: Tensor, grad?: Tensor): void {
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
       const g = grads.get(t);
-      if (!g) continue;
       grads.delete(t);
       if (!t.node) {
-        accumulateLeaf(t, g);
+        // Reverse topological order: every consumer of this leaf has run, so its gradient is complete (ops
+        // may also have accumulated into leaf.grad in place).
+        if (g) accumulateLeaf(t, g);
+        if (t.grad) opts.onLeafGrad?.(t);
         continue;
       }
+      if (!g) continue;
       const node = t.node;
       if (node.released) {
         throw new ArgumentError(`backward: the graph through ${node.op} ${fmtShape(t.shape)} was already used by a backward or dropped by its scope`);
