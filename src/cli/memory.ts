@@ -23,6 +23,7 @@ export interface MemoryCliOptions {
   measure: boolean;
   steps: string;
   seed: string;
+  updateInBackward?: boolean;
 }
 
 const METHODS = ['full', 'lora', 'lisa'] as const;
@@ -137,18 +138,19 @@ export function runMemory(o: MemoryCliOptions, progress: (s: string) => void = (
   const shape = { batch: int('--batch', o.batch), seq: o.seq === undefined ? Math.min(512, context) : int('--seq', o.seq) };
   const steps = int('--steps', o.steps);
   const seed = int('--seed', o.seed);
-  const estimates = methods.map((m) => estimateMemory(config, m, shape, { steps, seed }));
+  const run = { steps, seed, updateInBackward: o.updateInBackward ?? false };
+  const estimates = methods.map((m) => estimateMemory(config, m, shape, run));
   let measured: MeasuredMemory[] | undefined;
   if (o.measure) {
     measured = methods.map((m, i) => {
       progress(`measuring ${estimates[i].label}: ${steps} steps at batch ${shape.batch} x seq ${shape.seq}...\n`);
-      return measureMemory(config, m, shape, { steps, seed });
+      return measureMemory(config, m, shape, run);
     });
   }
   if (o.json) {
     return JSON.stringify({
       model: { ...config, parameters: estimates[0].params.base }, batch: shape.batch, seq: shape.seq,
-      bytesPerElement: estimates[0].bytesPerElement,
+      bytesPerElement: estimates[0].bytesPerElement, updateInBackward: run.updateInBackward,
       methods: estimates.map((e, i) => ({
         label: e.label, method: e.method, params: e.params, estimate: { ...e.bytes, peakTogether: e.peakTogether },
         activations: e.activations, estimateSeconds: e.seconds,
@@ -162,7 +164,7 @@ export function runMemory(o: MemoryCliOptions, progress: (s: string) => void = (
     }, null, 2);
   }
   const lines = [
-    `lisa memory: ${describe(config)}, ${fmtCount(estimates[0].params.base)} parameters, batch ${shape.batch} x seq ${shape.seq}, float32`,
+    `lisa memory: ${describe(config)}, ${fmtCount(estimates[0].params.base)} parameters, batch ${shape.batch} x seq ${shape.seq}, float32${run.updateInBackward ? ', AdamW in backward' : ''}`,
     '',
     formatMemoryTable(estimates, measured),
     '',
@@ -202,6 +204,7 @@ export function registerMemory(program: Command): void {
     .option('--measure', 'also build the model with random weights and measure real training steps', false)
     .option('--steps <n>', 'training steps per method (the second has optimizer state)', '2')
     .option('--seed <n>', 'seed for weights, token ids and LISA sampling', '0')
+    .option('--update-in-backward', 'AdamW inside backward, freeing each gradient at once (optim.updateInBackward)', false)
     .action((o: MemoryCliOptions) => {
       const text = runMemory(o, (s) => process.stderr.write(s));
       process.stdout.write(`${text}\n`);

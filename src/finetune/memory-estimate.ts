@@ -12,6 +12,7 @@ import { backward } from '../autograd/backward.js';
 import { crossEntropy, scale } from '../ops/index.js';
 import { AdamW } from '../optim/adamw.js';
 import { clipGradNorm } from '../optim/clip.js';
+import { updateInBackward } from '../optim/update-in-backward.js';
 import { Rng } from '../util/rng.js';
 import { ArgumentError } from '../util/errors.js';
 import { FullFineTune } from './full.js';
@@ -82,6 +83,8 @@ export interface RunOptions {
   seed?: number;
   /** LISA period (default: steps, so one active set; 1 switches at every step). */
   period?: number;
+  /** AdamW inside backward, each gradient freed once applied (the trainer's optim.updateInBackward; no clipping). */
+  updateInBackward?: boolean;
   backend?: Backend;
 }
 
@@ -159,6 +162,7 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
     let forwardKept = 0;
     const windows = new PeakWindows();
     const base = memoryReport();
+    const lr = opt.lr;
     for (let step = 0; step < steps; step++) {
       ft.beginStep(step);
       const n = count(ft.trainableParameters());
@@ -166,18 +170,21 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
       if (step === 0) trainable = n;
       const ids = Int32Array.from({ length: B * T }, () => rng.int(V));
       const targets = Int32Array.from({ length: B * T }, () => rng.int(V));
+      const params = ft.trainableParameters();
+      const inBackward = opts.updateInBackward ? updateInBackward(params, opt, lr) : null;
       // As the trainer's micro-step: sum(CE) scaled by 1 / tokens, backward, then clip, AdamW, zero grads.
       losses.push(scope(() => {
         const sum = crossEntropy(model.forward(ids, B, T), targets, { reduction: 'sum' });
         windows.close('forward');
         forwardKept = Math.max(forwardKept, memoryReport().live.activations - base.live.activations);
-        backward(scale(sum, 1 / (B * T)));
+        backward(scale(sum, 1 / (B * T)), undefined, inBackward ?? {});
         return sum.item() / (B * T);
       }));
       windows.close('backward');
-      const params = ft.trainableParameters();
-      clipGradNorm(params, 1);
-      opt.step(params);
+      if (!inBackward) {
+        clipGradNorm(params, 1);
+        opt.step(params, lr);
+      }
       for (const p of model.parameters()) p.zeroGrad();
       windows.close('optimizer');
     }

@@ -92,13 +92,16 @@ describe('the estimate is the trainer\'s own step', () => {
     ['full', { kind: 'full' }, { kind: 'full' }],
     ['lora', { kind: 'lora', rank: 2, alpha: 4, dropout: 0.1, targets: 'all-linear' }, { kind: 'lora', rank: 2, alpha: 4, dropout: 0.1, targets: 'all-linear' }],
     ['lisa', { kind: 'lisa', gamma: 2, period: 2, schedule: lisaFixture.schedule }, { kind: 'lisa', gamma: 2, schedule: lisaFixture.schedule }],
-  ] as [string, Record<string, unknown>, MemoryMethod][])('%s: the peaks `lisa train` logs at step 2 equal the meta estimate', async (_n, methodCfg, method) => {
-    const { configPath, out } = writeFixtureRun({ method: methodCfg }, 2);
+    ['full, AdamW in backward', { kind: 'full' }, { kind: 'full' }, true],
+    ['lisa, AdamW in backward', { kind: 'lisa', gamma: 2, period: 2, schedule: lisaFixture.schedule }, { kind: 'lisa', gamma: 2, schedule: lisaFixture.schedule }, true],
+  ] as [string, Record<string, unknown>, MemoryMethod, boolean?][])('%s: the peaks `lisa train` logs at step 2 equal the meta estimate', async (_n, methodCfg, method, inBackward = false) => {
+    const optim = { lr: lisaFixture.lr, weightDecay: lisaFixture.weightDecay, maxGradNorm: null, updateInBackward: inBackward };
+    const { configPath, out } = writeFixtureRun({ method: methodCfg, optim }, 2);
     const before = memoryReport();
     await train(loadConfig(configPath));
     const logged = (readMetrics(out)[1] as unknown as { memory: Record<string, number> }).memory;
     // The trainer's batches are T + 1 long (each row's last token has an ignored target).
-    const e = estimateMemory(parseConfig(lisaFixture.config), method, { batch: lisaFixture.B, seq: lisaFixture.T + 1 });
+    const e = estimateMemory(parseConfig(lisaFixture.config), method, { batch: lisaFixture.B, seq: lisaFixture.T + 1 }, { updateInBackward: inBackward });
     expect(logged.total - before.liveTotal).toBe(e.peakTogether);
     for (const k of ['activations', 'gradients', 'optimizer'] as const) expect(logged[k] - before.live[k], k).toBe(e.bytes[k]);
   });
@@ -231,6 +234,17 @@ describe('lisa memory (CLI)', () => {
       expect(table.split('\n').find((l) => l.startsWith(row)), row).toMatch(/1\.000.*1\.000/);
     }
     expect(table).toMatch(/lisa gamma=1: blocks \[\d\] sampled with seed 0; worst placement \[\d\]/);
+  });
+
+  it('--update-in-backward: gradients are freed as they are applied; the estimate still equals the measurement', () => {
+    const plain = JSON.parse(runMemory(opts({ config: cfgFile, method: ['full'], json: true, seq: '8' }))).methods[0];
+    const out = JSON.parse(runMemory(opts({ config: cfgFile, method: ['full'], json: true, measure: true, seq: '8', updateInBackward: true })));
+    const m = out.methods[0];
+    expect(out.updateInBackward).toBe(true);
+    expect(m.estimate).toEqual(m.measured);
+    expect(m.estimate.gradients).toBeLessThan(plain.estimate.gradients);
+    expect(m.estimate.optimizer).toBe(plain.estimate.optimizer);
+    expect(m.estimate.peakTogether).toBeLessThan(plain.estimate.peakTogether);
   });
 
   it('LLaMA-2-7B config.json (no weights file): all three methods in seconds, with no real memory allocated', () => {
