@@ -165,12 +165,12 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
     const lr = opt.lr;
     for (let step = 0; step < steps; step++) {
       ft.beginStep(step);
-      const n = count(ft.trainableParameters());
+      const params = ft.trainableParameters();
+      const n = count(params);
       if (n === 0) throw new ArgumentError(`memory: ${methodLabel(method)} trains no parameter (empty alwaysTrain set and gamma 0)`);
       if (step === 0) trainable = n;
       const ids = Int32Array.from({ length: B * T }, () => rng.int(V));
       const targets = Int32Array.from({ length: B * T }, () => rng.int(V));
-      const params = ft.trainableParameters();
       const inBackward = opts.updateInBackward ? updateInBackward(params, opt, lr) : null;
       // As the trainer's micro-step: sum(CE) scaled by 1 / tokens, backward, then clip, AdamW, zero grads.
       losses.push(scope(() => {
