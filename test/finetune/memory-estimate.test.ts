@@ -1,5 +1,6 @@
 // Memory estimate (training steps on the meta backend) vs measurement: on tiny GPT-2 and Llama configs the estimate
-// equals the accounting of real steps byte for byte (full, LoRA, LISA); 7B and 70B estimates; the `lisa memory` CLI.
+// equals the accounting of real steps (and of `lisa train`'s own step) byte for byte (full, LoRA, LISA, AdamW after
+// or inside backward); 7B and 70B estimates; the `lisa memory` CLI.
 import { describe, it, expect, vi } from 'vitest';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +42,7 @@ function methodsFor(family: 'gpt2' | 'llama'): [string, MemoryMethod][] {
 }
 
 /** The estimate (meta backend) and a measurement on a real backend, with the same steps and seed. */
-function compare(config: ModelConfig, method: MemoryMethod, batch: number, seq: number, opts: { seed?: number; backend?: Backend; steps?: number; period?: number } = {}) {
+function compare(config: ModelConfig, method: MemoryMethod, batch: number, seq: number, opts: { seed?: number; backend?: Backend; steps?: number; period?: number; updateInBackward?: boolean } = {}) {
   const { backend, ...run } = opts;
   const e = estimateMemory(config, method, { batch, seq }, run);
   const m = measureMemory(config, method, { batch, seq }, { ...run, backend });
@@ -74,6 +75,8 @@ describe.each([
         expect(m.losses.every(Number.isFinite)).toBe(true);
         expect(e.losses.every(Number.isNaN)).toBe(true);
       }
+      const { e, m } = compare(config, method, 2, 6, { backend, updateInBackward: true });
+      expectSameAccounting(e, m, `${name} AdamW in backward`);
     }
   });
 
