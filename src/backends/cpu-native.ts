@@ -136,10 +136,19 @@ function makeBackend(N: NativeAddon): Backend {
 
   return {
     name: 'cpu-native',
+    holdsData: true,
     supports: (dtype: DType) => dtype === 'float32',
     alloc(dtype: DType, n: number): Buf {
       if (dtype !== 'float32') throw new BackendError(`cpu-native supports only float32, not ${dtype}`);
       return new Float32Array(n);
+    },
+    // Single values and small reductions read from TypeScript: the buffers are ordinary Float32Arrays.
+    read: (buf, i) => buf[i]!,
+    write: (buf, offset, values) => buf.set(values, offset),
+    sum(x, n) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += x[i]!;
+      return s;
     },
     copyStrided(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape) {
       N.copyStrided(f(src), srcOffset, f(dst), dstOffset, shape.length, pack3(shape, srcStrides, dstStrides));
