@@ -75,9 +75,11 @@ class ProtoReader {
   }
   skip(wire: number): void {
     if (wire === 0) this.varint();
-    else if (wire === 1) this.pos += 8;
-    else if (wire === 2) this.bytes();
-    else if (wire === 5) this.pos += 4;
+    else if (wire === 1 || wire === 5) {
+      const n = wire === 1 ? 8 : 4;
+      if (this.pos + n > this.end) throw new TokenizerFileError(this.file, `protobuf ${n * 8}-bit field at byte ${this.pos} runs past its message`);
+      this.pos += n;
+    } else if (wire === 2) this.bytes();
     else throw new TokenizerFileError(this.file, `unsupported protobuf wire type ${wire} at byte ${this.pos}; expected a SentencePiece ModelProto`);
   }
 }

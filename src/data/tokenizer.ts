@@ -4,6 +4,7 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { IndexError } from '../util/errors.js';
+import { showValue } from '../util/show.js';
 import { ChatTemplate, pickChatTemplate, type ChatMessage, type ChatRenderOptions } from './chat-template.js';
 import {
   templateProcessing,
@@ -75,6 +76,7 @@ export class Tokenizer {
     if (json === null || typeof json !== 'object' || typeof json.model !== 'object' || json.model === null) {
       throw new TokenizerFileError(this.source, 'expected a tokenizer.json object with a "model" object');
     }
+    checkIds(this.source, json);
     const full: TokenizerJson = {
       ...json,
       added_tokens: json.added_tokens ?? [],
@@ -117,7 +119,17 @@ export class Tokenizer {
 
   /** Text to token ids. */
   encode(text: string, opts: EncodeOptions = {}): number[] {
-    return this.hf.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true }).ids;
+    return this.library('encode', () => this.hf.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true }).ids);
+  }
+
+  /** Runs a call into the tokenizers library; its own errors come from a malformed tokenizer file. */
+  private library<T>(what: string, f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof TokenizerFileError) throw e;
+      throw new TokenizerFileError(this.source, `${what} failed inside the tokenizer (${(e as Error)?.name}: ${String((e as Error)?.message).slice(0, 200)}); the tokenizer file is malformed`);
+    }
   }
 
   /** Token ids to text. Throws IndexError for an id outside [0, vocabSize). */
@@ -132,7 +144,7 @@ export class Tokenizer {
     const skip = opts.skipSpecialTokens ?? false;
     const kept = skip ? ids.filter((id) => !this.specialIds.has(id)) : ids.slice();
     if (kept.length === 0) return '';
-    return this.hf.decode(kept, { skip_special_tokens: false, clean_up_tokenization_spaces: this.cleanUpSpaces });
+    return this.library('decode', () => this.hf.decode(kept, { skip_special_tokens: false, clean_up_tokenization_spaces: this.cleanUpSpaces }));
   }
 
   /** A token's string in the vocabulary (e.g. "ĠHello", "▁Hello", "<0x0A>"), or undefined. */
@@ -200,6 +212,30 @@ export class StreamDecoder {
     this.prefixOffset = this.readOffset = this.ids.length;
     return text.slice(prefix.length);
   }
+}
+
+/**
+ * Token ids in model.vocab and added_tokens must be non-negative integers near the number of entries: the
+ * library builds id-indexed tables, so an id of 2^31 in a small file would allocate (and walk) 2^31 slots.
+ */
+function checkIds(file: string, json: TokenizerJson): void {
+  const vocab = json.model.vocab;
+  const added = json.added_tokens ?? [];
+  if (!Array.isArray(added)) throw new TokenizerFileError(file, '"added_tokens" must be a list of {id, content, ...}');
+  const entries = vocab !== null && typeof vocab === 'object' ? Object.keys(vocab).length : 0;
+  const limit = 2 * (entries + added.length) + 1024;
+  const check = (id: unknown, what: string) => {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= limit) {
+      throw new TokenizerFileError(file, `${what} has id ${showValue(id)}; expected an integer in [0, ${limit}) for a vocabulary of ${entries} entries and ${added.length} added tokens`);
+    }
+  };
+  if (vocab !== null && typeof vocab === 'object' && !Array.isArray(vocab)) {
+    for (const [tok, id] of Object.entries(vocab)) check(id, `model.vocab entry ${showValue(tok)}`);
+  }
+  added.forEach((t, i) => {
+    if (t === null || typeof t !== 'object' || typeof t.content !== 'string') throw new TokenizerFileError(file, `added_tokens[${i}] must be an object with a string "content"`);
+    check(t.id, `added_tokens[${i}] (${showValue(t.content)})`);
+  });
 }
 
 /**

@@ -72,6 +72,12 @@ export class LisaSampler {
   }
 
   setState(s: SamplerState): void {
+    const n = this.opts.numBlocks;
+    const q = s?.queue;
+    if (s === null || typeof s !== 'object' || !Array.isArray(q) || q.length > n ||
+      !q.every((b) => Number.isInteger(b) && b >= 0 && b < n) || new Set(q).size !== q.length || !Number.isSafeInteger(s.draws) || s.draws < 0) {
+      throw new ArgumentError(`lisa: checkpoint sampler state is malformed; expected {rng, queue: at most ${n} distinct block indices in [0, ${n}), draws: an integer >= 0}`);
+    }
     this.rng.setState(s.rng);
     this.queue = [...s.queue];
     this.draws = s.draws;

@@ -87,8 +87,11 @@ export class Lisa implements FineTuneMethod {
 
   loadState(state: unknown): void {
     const s = state as LisaState;
-    if (!s || !Array.isArray(s.active) || typeof s.lastSampledStep !== 'number' || !s.sampler) {
-      throw new ArgumentError('lisa: checkpoint sampler state is malformed');
+    const n = this.model.blocks.length;
+    const isBlock = (b: unknown) => Number.isInteger(b) && (b as number) >= 0 && (b as number) < n;
+    if (!s || typeof s !== 'object' || !Array.isArray(s.active) || !s.active.every(isBlock) || new Set(s.active).size !== s.active.length ||
+      !Number.isSafeInteger(s.lastSampledStep) || s.lastSampledStep < -1 || !s.sampler) {
+      throw new ArgumentError(`lisa: checkpoint state is malformed; expected 'methodState' = {sampler, active: distinct block indices in [0, ${n}), lastSampledStep: an integer >= -1}`);
     }
     this.sampler.setState(s.sampler);
     this.model.freeze();

@@ -2,6 +2,7 @@
 
 import { DTYPE_BITS, isSafetensorsDtype, type SafetensorsDtype } from './dtype.js';
 import { FormatError, UnsupportedDtypeError } from './errors.js';
+import { showValue } from '../util/show.js';
 
 /** The reference implementation refuses headers above 100 MB; so do we. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -63,8 +64,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 function describe(v: unknown): string {
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  return showValue(v);
 }
 
 /** Decode and validate the header bytes of `file`, whose data section is `dataLength` bytes long. */

@@ -1,5 +1,6 @@
 // Model configs read from HF config.json: GPT-2 and the Llama family (Llama, Mistral, Qwen2, SmolLM).
 import { ArgumentError } from '../util/errors.js';
+import { showValue } from '../util/show.js';
 
 export class ConfigError extends ArgumentError {}
 
@@ -50,20 +51,20 @@ const LLAMA_TYPES = ['llama', 'mistral', 'qwen2', 'smollm'];
 function int(cfg: Record<string, unknown>, key: string, file: string, fallback?: number): number {
   const v = cfg[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
-    throw new ConfigError(`${file}: '${key}' must be a positive integer, got ${JSON.stringify(cfg[key])}`);
+    throw new ConfigError(`${file}: '${key}' must be a positive integer, got ${showValue(cfg[key])}`);
   }
   return v;
 }
 
 function num(cfg: Record<string, unknown>, key: string, file: string, fallback: number): number {
   const v = cfg[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`${file}: '${key}' must be a number, got ${JSON.stringify(cfg[key])}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`${file}: '${key}' must be a number, got ${showValue(cfg[key])}`);
   return v;
 }
 
 function bool(cfg: Record<string, unknown>, key: string, file: string, fallback: boolean): boolean {
   const v = cfg[key] ?? fallback;
-  if (typeof v !== 'boolean') throw new ConfigError(`${file}: '${key}' must be true or false, got ${JSON.stringify(cfg[key])}`);
+  if (typeof v !== 'boolean') throw new ConfigError(`${file}: '${key}' must be true or false, got ${showValue(cfg[key])}`);
   return v;
 }
 
@@ -71,15 +72,16 @@ function bool(cfg: Record<string, unknown>, key: string, file: string, fallback:
 export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${file}: expected a JSON object`);
   const cfg = raw as Record<string, unknown>;
-  const type = String(cfg.model_type ?? '');
-  const archs = Array.isArray(cfg.architectures) ? cfg.architectures.map(String) : [];
+  if (cfg.model_type != null && typeof cfg.model_type !== 'string') throw new ConfigError(`${file}: 'model_type' must be a string, got ${showValue(cfg.model_type)}`);
+  const type = cfg.model_type ?? '';
+  const archs = Array.isArray(cfg.architectures) ? cfg.architectures.map((a) => (typeof a === 'string' ? a : showValue(a))) : [];
   if (type === 'gpt2' || archs.includes('GPT2LMHeadModel')) {
     const nEmbd = int(cfg, 'n_embd', file);
     const nHead = int(cfg, 'n_head', file);
     if (nEmbd % nHead !== 0) throw new ConfigError(`${file}: n_embd ${nEmbd} is not divisible by n_head ${nHead}`);
     const act = cfg.activation_function ?? 'gelu_new';
     if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') {
-      throw new ConfigError(`${file}: activation_function '${String(act)}' is not supported (expected gelu_new)`);
+      throw new ConfigError(`${file}: activation_function ${showValue(act)} is not supported (expected gelu_new)`);
     }
     return {
       family: 'gpt2', vocabSize: int(cfg, 'vocab_size', file), nPositions: int(cfg, 'n_positions', file, 1024),
@@ -99,11 +101,11 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
     const headDim = cfg.head_dim == null ? hiddenSize / numHeads : int(cfg, 'head_dim', file);
     if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new ConfigError(`${file}: head dim ${headDim} must be an even integer`);
     const act = cfg.hidden_act ?? 'silu';
-    if (act !== 'silu') throw new ConfigError(`${file}: hidden_act '${String(act)}' is not supported (expected silu)`);
+    if (act !== 'silu') throw new ConfigError(`${file}: hidden_act ${showValue(act)} is not supported (expected silu)`);
     const scaling = cfg.rope_scaling as Record<string, unknown> | null | undefined;
     if (scaling && scaling.rope_type !== 'default' && scaling.type !== 'default' && scaling.rope_type !== 'llama3') {
       // Linear/dynamic/yarn scaling change the positions' angles; we refuse rather than compute them wrongly.
-      throw new ConfigError(`${file}: rope_scaling ${JSON.stringify(scaling)} is not supported`);
+      throw new ConfigError(`${file}: rope_scaling ${showValue(scaling, 200)} is not supported`);
     }
     return {
       family: 'llama', modelType: type, vocabSize: int(cfg, 'vocab_size', file), hiddenSize,
@@ -123,7 +125,7 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
       eosTokenId: (typeof cfg.eos_token_id === 'number' || Array.isArray(cfg.eos_token_id)) ? cfg.eos_token_id as number | number[] : undefined,
     };
   }
-  throw new ConfigError(`${file}: unsupported architecture (model_type '${type}', architectures ${JSON.stringify(archs)}); supported: gpt2, ${LLAMA_TYPES.join(', ')}`);
+  throw new ConfigError(`${file}: unsupported architecture (model_type '${type}', architectures ${showValue(archs, 200)}); supported: gpt2, ${LLAMA_TYPES.join(', ')}`);
 }
 
 /** The config.json object HF transformers expects for this config. */

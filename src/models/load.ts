@@ -2,11 +2,11 @@
 // is read straight into its buffer, tensor by tensor; shapes are checked against config.json.
 import { join } from 'node:path';
 import type { Backend, DType } from '../backends/backend.js';
-import { readConfig, readGenerationConfig, openModelWeights, writeHfFolder, CONFIG_FILE } from '../io/hf-folder.js';
+import { readConfig, readGenerationConfig, openModelWeights, writeHfFolder, CONFIG_FILE, type ModelWeights } from '../io/hf-folder.js';
 import { FormatError } from '../io/errors.js';
 import type { WriteDtype } from '../io/safetensors.js';
 import { fmtShape, shapesEqual } from '../util/shape.js';
-import { parseConfig, toHfConfig } from './config.js';
+import { parseConfig, toHfConfig, type ModelConfig } from './config.js';
 import type { CausalLM } from './causal-lm.js';
 import { createModel } from './index.js';
 
@@ -25,9 +25,17 @@ export interface LoadedModel {
 
 /** dtype float64 (cpu-js only) is for reference checks; checkpoints are read as float32 and widened. */
 export function loadModel(dir: string, opts: { backend?: Backend; dtype?: DType } = {}): LoadedModel {
-  const config = parseConfig(readConfig(dir), join(dir, CONFIG_FILE));
-  const model = createModel(config, { backend: opts.backend, dtype: opts.dtype });
+  const configFile = join(dir, CONFIG_FILE);
+  const config = parseConfig(readConfig(dir), configFile);
   const weights = openModelWeights(dir);
+  let model: CausalLM;
+  try {
+    checkConfigAgainstWeights(configFile, config, weights);
+    model = createModel(config, { backend: opts.backend, dtype: opts.dtype });
+  } catch (e) {
+    weights.close();
+    throw e;
+  }
   try {
     const used = new Set<string>();
     for (const [name, p] of model.namedParameters()) {
@@ -53,6 +61,42 @@ export function loadModel(dir: string, opts: { backend?: Backend; dtype?: DType 
     weights.close();
   }
   return { model, generationConfig: readGenerationConfig(dir) };
+}
+
+/**
+ * Refuses a config.json that the weights do not back, before any parameter memory is allocated: every size it
+ * declares must fit in the checkpoint's elements, and the shape-only model it describes must find each of its
+ * parameters, with the same shape, in the weights. So a config declaring a huge vocabulary or 10^9 layers
+ * beside small weights is an error naming config.json, not an allocation.
+ */
+function checkConfigAgainstWeights(configFile: string, config: ModelConfig, weights: ModelWeights): void {
+  const names = weights.names();
+  let elements = 0;
+  for (const n of names) elements += weights.info(n).numel;
+  const sizes: [string, number][] = config.family === 'gpt2'
+    ? [['vocab_size', config.vocabSize], ['n_positions', config.nPositions], ['n_embd', config.nEmbd], ['n_inner', config.nInner], ['n_head', config.nHead]]
+    : [['vocab_size', config.vocabSize], ['hidden_size', config.hiddenSize], ['intermediate_size', config.intermediateSize],
+      ['num_attention_heads', config.numHeads], ['num_key_value_heads', config.numKvHeads], ['head_dim', config.headDim]];
+  for (const [key, v] of sizes) {
+    if (v > elements) throw new FormatError(configFile, `${key} = ${v} is larger than all ${elements} elements of the checkpoint's weights; config.json does not match them`, key, 'key');
+  }
+  const layers = config.family === 'gpt2' ? config.nLayer : config.numLayers;
+  if (layers > names.length) {
+    throw new FormatError(configFile, `declares ${layers} layers but the checkpoint holds only ${names.length} tensors`, config.family === 'gpt2' ? 'n_layer' : 'num_hidden_layers', 'key');
+  }
+  const meta = createModel(config, { shapeOnly: true });
+  try {
+    for (const [name, p] of meta.namedParameters()) {
+      const key = candidates(name).find((k) => weights.has(k));
+      if (!key) throw new FormatError(configFile, `implies a parameter of shape ${fmtShape(p.shape)} that the checkpoint's weights do not hold`, name);
+      const info = weights.info(key);
+      if (!shapesEqual(info.shape, p.shape)) {
+        throw new FormatError(configFile, `implies shape ${fmtShape(p.shape)} but ${info.file} holds ${fmtShape(info.shape)}`, key);
+      }
+    }
+  } finally {
+    meta.dispose();
+  }
 }
 
 /** Writes model as an HF folder that transformers loads unchanged (config.json, model.safetensors). */

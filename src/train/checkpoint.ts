@@ -8,6 +8,7 @@ import { writeTextAtomicSync, fsyncDirSync } from '../io/atomic.js';
 import type { Parameter } from '../tensor/tensor.js';
 import type { AdamW, AdamWStateDict } from '../optim/adamw.js';
 import { LisaError } from '../util/errors.js';
+import { showValue } from '../util/show.js';
 
 export class CheckpointError extends LisaError {}
 
@@ -63,15 +64,17 @@ export function findCheckpoint(outDir: string): string | null {
   return null;
 }
 
-/** Restores params and optimizer state from a checkpoint folder and returns the run state. */
-export function loadCheckpoint(dir: string, params: readonly Parameter[], opt: AdamW): RunState {
-  let state: RunState & { optimizerSteps: Record<string, number> };
-  try {
-    state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
-  } catch (e) {
-    throw new CheckpointError(`${join(dir, 'state.json')}: cannot read the run state: ${(e as Error).message}`);
-  }
-  if (state.version !== 1) throw new CheckpointError(`${join(dir, 'state.json')}: unknown checkpoint version ${String(state.version)}`);
+/** What a checkpoint restores into besides parameters and optimizer: the fine-tuning method's state. */
+export interface RestorableMethod {
+  loadState(state: unknown): void;
+  loadRngState?(state: unknown): void;
+}
+
+/** Restores params and optimizer state (and the method's state, when given) from a checkpoint folder and
+ *  returns the run state. */
+export function loadCheckpoint(dir: string, params: readonly Parameter[], opt: AdamW, method?: RestorableMethod): RunState {
+  const file = join(dir, 'state.json');
+  const state = readRunState(file);
   const weights = readSafetensors(join(dir, 'weights.safetensors'));
   for (const p of params) {
     const data = weights.get(p.name as string);
@@ -85,10 +88,40 @@ export function loadCheckpoint(dir: string, params: readonly Parameter[], opt: A
     entries: Object.entries(state.optimizerSteps).map(([name, step]) => {
       const m = raw.get(`${name}::m`);
       const v = raw.get(`${name}::v`);
-      if (!m || !v) throw new CheckpointError(`${join(dir, 'optimizer.safetensors')}: state of '${name}' is missing`);
+      if (!m || !v) throw new CheckpointError(`${file}: optimizerSteps names '${name}' but ${join(dir, 'optimizer.safetensors')} holds no state for it`);
       return { name, step, m, v };
     }),
   };
-  opt.loadStateDict(dict, params);
+  try {
+    opt.loadStateDict(dict, params);
+    method?.loadState(state.methodState);
+    if (method?.loadRngState && state.rngStates['dropout'] !== undefined) method.loadRngState(state.rngStates['dropout']);
+  } catch (e) {
+    if (e instanceof LisaError) throw new CheckpointError(`${file}: ${e.message}`, { cause: e });
+    throw e;
+  }
   return state;
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** Reads and checks state.json: every field has its type and range, so a damaged file is an error naming the key. */
+function readRunState(file: string): RunState & { optimizerSteps: Record<string, number> } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(`${file}: cannot read the run state: ${(e as Error).message}`);
+  }
+  const bad = (key: string, expected: string, v: unknown) => new CheckpointError(`${file}: '${key}' must be ${expected}, got ${showValue(v)}`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new CheckpointError(`${file}: expected a JSON object (the run state), got ${showValue(raw)}`);
+  const s = raw as Record<string, unknown>;
+  if (s['version'] !== 1) throw new CheckpointError(`${file}: unknown checkpoint version ${showValue(s['version'])}; expected 1`);
+  for (const k of ['step', 'dataCursor', 'metricsLines']) if (!isCount(s[k])) throw bad(k, 'a non-negative integer', s[k]);
+  const steps = s['optimizerSteps'];
+  if (steps === null || typeof steps !== 'object' || Array.isArray(steps)) throw bad('optimizerSteps', 'an object {parameter: step}', steps);
+  for (const [name, step] of Object.entries(steps)) if (!isCount(step)) throw bad(`optimizerSteps.${name}`, 'a non-negative integer', step);
+  const rng = s['rngStates'];
+  if (rng === null || typeof rng !== 'object' || Array.isArray(rng)) throw bad('rngStates', 'an object', rng);
+  return raw as RunState & { optimizerSteps: Record<string, number> };
 }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LisaError } from '../util/errors.js';
+import { showValue } from '../util/show.js';
 
 export class ConfigError extends LisaError {}
 
@@ -121,7 +122,7 @@ function describeIssue(issue: z.ZodIssue, raw: unknown, source: string): string 
     }).join('\n');
   }
   const value = valueAt(raw, issue.path);
-  const shown = value === undefined ? 'nothing' : JSON.stringify(value);
+  const shown = value === undefined ? 'nothing' : showValue(value, 200);
   return `${source}: '${key}' = ${shown}: ${issue.message.replace(/^Invalid input$/, 'invalid value')}`;
 }
 

@@ -69,9 +69,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   let metricsLines = 0;
   const ckpt = opts.resume ? findCheckpoint(cfg.out) : null;
   if (ckpt) {
-    const s = loadCheckpoint(ckpt, checkpointParams(parts), optimizer);
-    method.loadState(s.methodState);
-    if (method instanceof LoraFineTune) method.loadRngState(s.rngStates.dropout);
+    const s = loadCheckpoint(ckpt, checkpointParams(parts), optimizer, method);
     stream.cursor = s.dataCursor;
     startStep = s.step;
     metricsLines = s.metricsLines;

@@ -1,4 +1,5 @@
 // Seeded random numbers: xoshiro128** seeded by splitmix32, with a state that can be saved and restored.
+import { ArgumentError } from './errors.js';
 
 export class Rng {
   private s: Uint32Array;
@@ -73,7 +74,12 @@ export class Rng {
   }
 
   setState(state: { s: number[]; spareNormal: number | null }): void {
-    this.s = Uint32Array.from(state.s);
+    const s = state?.s;
+    if (!Array.isArray(s) || s.length !== 4 || !s.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff) || s.every((x) => x === 0) ||
+      !(state.spareNormal === null || Number.isFinite(state.spareNormal))) {
+      throw new ArgumentError('rng state must be {s: four 32-bit unsigned integers, not all zero, spareNormal: a number or null}');
+    }
+    this.s = Uint32Array.from(s);
     this.spareNormal = state.spareNormal;
   }
 }
