@@ -86,6 +86,7 @@ function checkConfigAgainstWeights(configFile: string, config: ModelConfig, weig
   }
   const meta = createModel(config, { shapeOnly: true });
   try {
+    const used = new Set<string>();
     for (const [name, p] of meta.namedParameters()) {
       const key = candidates(name).find((k) => weights.has(k));
       if (!key) throw new FormatError(configFile, `implies a parameter of shape ${fmtShape(p.shape)} that the checkpoint's weights do not hold`, name);
@@ -93,6 +94,12 @@ function checkConfigAgainstWeights(configFile: string, config: ModelConfig, weig
       if (!shapesEqual(info.shape, p.shape)) {
         throw new FormatError(configFile, `implies shape ${fmtShape(p.shape)} but ${info.file} holds ${fmtShape(info.shape)}`, key);
       }
+      used.add(key);
+    }
+    const tied = !meta.namedParameters().some(([m]) => m === 'lm_head.weight');
+    for (const n of names) {
+      if (used.has(n) || IGNORED.test(n) || (tied && n === 'lm_head.weight')) continue;
+      throw new FormatError(configFile, `does not describe a parameter that ${weights.info(n).file} holds`, n);
     }
   } finally {
     meta.dispose();

@@ -54,8 +54,20 @@ function checkpointParams(parts: RunParts) {
   return parts.method instanceof LoraFineTune ? parts.method.trainableParameters() : parts.model.parameters();
 }
 
+/** Runs training; the model and optimizer state it built are freed when it returns or throws. */
 export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
+  let parts: RunParts | undefined;
+  try {
+    return await trainRun(cfg, opts, (p) => (parts = p));
+  } finally {
+    parts?.optimizer.dispose();
+    parts?.model.dispose();
+  }
+}
+
+async function trainRun(cfg: TrainConfig, opts: TrainOptions, built: (p: RunParts) => void): Promise<TrainResult> {
   const parts = await setupRun(cfg);
+  built(parts);
   const { model, method, optimizer } = parts;
   const t = cfg.train;
   const perStep = t.batchSize * t.gradAccum;
