@@ -89,17 +89,17 @@ function checkConfigAgainstWeights(configFile: string, config: ModelConfig, weig
     const used = new Set<string>();
     for (const [name, p] of meta.namedParameters()) {
       const key = candidates(name).find((k) => weights.has(k));
-      if (!key) throw new FormatError(configFile, `implies a parameter of shape ${fmtShape(p.shape)} that the checkpoint's weights do not hold`, name);
+      if (!key) throw new FormatError(weights.dir, `is missing from the checkpoint (the ${config.family} config ${configFile} needs it, shape ${fmtShape(p.shape)})`, name);
       const info = weights.info(key);
       if (!shapesEqual(info.shape, p.shape)) {
-        throw new FormatError(configFile, `implies shape ${fmtShape(p.shape)} but ${info.file} holds ${fmtShape(info.shape)}`, key);
+        throw new FormatError(info.file, `has shape ${fmtShape(info.shape)} but config.json implies ${fmtShape(p.shape)} (${configFile})`, key);
       }
       used.add(key);
     }
     const tied = !meta.namedParameters().some(([m]) => m === 'lm_head.weight');
     for (const n of names) {
       if (used.has(n) || IGNORED.test(n) || (tied && n === 'lm_head.weight')) continue;
-      throw new FormatError(configFile, `does not describe a parameter that ${weights.info(n).file} holds`, n);
+      throw new FormatError(weights.info(n).file, `is not a parameter of a ${config.family} model with this config.json (${configFile})`, n);
     }
   } finally {
     meta.dispose();
