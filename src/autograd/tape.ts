@@ -18,6 +18,17 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Runs fn with recording on (a checkpointed block's recompute inside a backward). */
+export function withGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
 /** True when an op over these inputs should be recorded. */
 export function needsRecord(inputs: readonly Tensor[]): boolean {
   return gradEnabled && inputs.some((t) => t.requiresGrad);
