@@ -6,7 +6,7 @@ import { createModel, initWeights, type ModelConfig } from '../models/index.js';
 import { memoryReport, resetPeaks } from '../tensor/memory.js';
 import { scope } from '../tensor/scope.js';
 import { backward } from '../autograd/backward.js';
-import { crossEntropy } from '../ops/index.js';
+import { lmLoss } from '../models/lm-loss.js';
 import { AdamW } from '../optim/adamw.js';
 import { Rng } from '../util/rng.js';
 import { ArgumentError } from '../util/errors.js';
@@ -180,7 +180,7 @@ export function measureMemory(config: ModelConfig, method: MemoryMethod, shape: 
       const ids = Int32Array.from({ length: B * T }, () => rng.int(V));
       const targets = Int32Array.from({ length: B * T }, () => rng.int(V));
       losses.push(scope(() => {
-        const loss = crossEntropy(model.forward(ids, B, T), targets);
+        const loss = lmLoss(model, ids, targets, B, T);
         backward(loss);
         return loss.item();
       }));

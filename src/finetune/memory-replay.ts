@@ -7,6 +7,7 @@ import type { Gpt2Config, LlamaConfig } from '../models/config.js';
 import { Linear } from '../nn/layers.js';
 import { contiguousStrides, numel, broadcastShapes, type Shape } from '../util/shape.js';
 import { LoraAdapter } from './lora.js';
+import { defaultChunkRows } from '../ops/linear-cross-entropy.js';
 
 /** A storage: elements, views on it, and whether it counts as activations or (once adopted) gradients. */
 interface Store { readonly elems: number; refs: number; kind: 'act' | 'grad' | 'param' }
@@ -55,9 +56,9 @@ export interface ReplayResult {
   blocks: number[];
   /** Kept by the final norm. */
   finalNorm: number;
-  /** Logits (B, T, V). */
+  /** Logits (B, T, V) when the head is unfused (an adapter on lm_head); 0 with the fused chunked head. */
   logits: number;
-  /** Kept by cross-entropy (logsumexp per row and the scalar loss). */
+  /** Kept by the loss (logsumexp per row and the scalar loss). */
   crossEntropy: number;
   /** Gradient elements adopted by parameters (those that receive a gradient this step). */
   gradients: number;
@@ -91,11 +92,23 @@ class Replay {
     const { batch: B, seq: T } = this.opts;
     // marks: live after the embeddings, after each block, after the final norm, after the logits
     const marks: number[] = [];
-    const logits = this.model.config.family === 'gpt2'
-      ? this.gpt2(this.model.config, B, T, marks) : this.llama(this.model.config, B, T, marks);
+    const gpt2 = this.model.config.family === 'gpt2';
+    const x = gpt2 ? this.gpt2(this.model.config as Gpt2Config, B, T, marks) : this.llama(this.model.config as LlamaConfig, B, T, marks);
+    // The loss as models/lm-loss.ts computes it: the fused chunked head, or logits + crossEntropy under an adapter.
+    const head = this.model.plainHead();
+    let loss: STensor;
+    if (head) {
+      const x2 = this.reshape(x, [B * T, x.shape[2]]); // (B*T, C)
+      marks.push(this.live);
+      this.phase = 'crossEntropy';
+      loss = this.linearCrossEntropy(x2, this.leaf(head.weight), head.bias ? this.leaf(head.bias) : null);
+    } else {
+      const logits = this.head(x, gpt2 ? 'transformer.wte.weight' : 'model.embed_tokens.weight');
+      marks.push(this.live);
+      this.phase = 'crossEntropy';
+      loss = this.crossEntropy(logits);
+    }
     const L = marks.length - 3;
-    this.phase = 'crossEntropy';
-    const loss = this.crossEntropy(logits);
     const forward = this.live;
     if (loss.rg) this.backward(loss);
     return {
@@ -383,6 +396,22 @@ class Replay {
     }, [ld, lse]);
   }
 
+  /** ops/linear-cross-entropy.ts: lse kept; chunk buffers (logits, losses) in forward; backward recomputes per chunk. */
+  private linearCrossEntropy(x: STensor, w: STensor, bias: STensor | null): STensor {
+    const [N] = x.shape;
+    const V = w.shape[0];
+    const rowsMax = Math.max(1, Math.min(defaultChunkRows(V), N));
+    const lse = this.empty([N]);
+    [this.empty([rowsMax, V]), this.empty([rowsMax])].forEach((t) => this.dispose(t)); // logits, losses
+    const inputs = bias ? [x, w, bias] : [x, w];
+    return this.record(this.empty([]), 'linearCrossEntropy', inputs, (g, needs) => {
+      const out = [needs[0] ? this.empty(x.shape) : null, needs[1] ? this.empty(w.shape) : null, bias && needs[2] ? this.empty(bias.shape) : null];
+      const temps = [this.empty([rowsMax, V]), this.empty([rowsMax, V]), this.empty([rowsMax]), ...(out[2] ? [this.empty([1, V])] : [])];
+      temps.forEach((t) => this.dispose(t));
+      return out;
+    }, [lse]);
+  }
+
   // ---- modules ----
   /** Linear.forward, with a LoRA adapter's apply (dropout, B(A(x)), scale, add) when one is attached. */
   private linearModule(name: string, x: STensor): STensor {
@@ -400,9 +429,9 @@ class Replay {
     return this.add(y, this.scale(delta));
   }
 
-  /** The LM head: F.linear on lm_head.weight, or on the embedding when tied (an adapter there is not applied). */
+  /** The unfused LM head: lm_head's Linear.forward (with its adapter), or F.linear on the embedding when tied. */
   private head(x: STensor, embed: string): STensor {
-    if (this.params.has('lm_head.weight')) return this.linear(x, this.p('lm_head.weight'), null, 'out_in');
+    if (this.modules.get('lm_head') instanceof Linear) return this.linearModule('lm_head', x);
     return this.linear(x, this.p(embed), null, 'out_in', `linear lm_head (tied to ${embed})`);
   }
 
@@ -429,9 +458,7 @@ class Replay {
     }
     x = ln('transformer.ln_f', x);
     marks.push(this.live);
-    const logits = this.head(x, 'transformer.wte.weight');
-    marks.push(this.live);
-    return logits;
+    return x;
   }
 
   private llama(c: LlamaConfig, B: number, T: number, marks: number[]): STensor {
@@ -459,9 +486,7 @@ class Replay {
     }
     x = this.rmsNorm(x, this.p('model.norm.weight'));
     marks.push(this.live);
-    const logits = this.head(x, 'model.embed_tokens.weight');
-    marks.push(this.live);
-    return logits;
+    return x;
   }
 }
 

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { scope } from '../tensor/scope.js';
 import { memoryReport, resetPeaks } from '../tensor/memory.js';
 import { backward } from '../autograd/backward.js';
-import { crossEntropy, scale } from '../ops/index.js';
+import { scale } from '../ops/index.js';
+import { lmLoss } from '../models/lm-loss.js';
 import { makeBatch } from '../data/example.js';
 import { lrAt, type Schedule } from '../optim/schedule.js';
 import { clipGradNorm, gradNorm } from '../optim/clip.js';
@@ -116,7 +117,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
       // Each micro-batch contributes sum(CE) / (tokens of the whole step): the gradients add up to the
       // gradient of one large batch's mean loss.
       lossSum += scope(() => {
-        const sum = crossEntropy(model.forward(b.ids, b.B, b.T), b.targets, { reduction: 'sum' });
+        const sum = lmLoss(model, b.ids, b.targets, b.B, b.T, { reduction: 'sum' });
         backward(scale(sum, 1 / tokens));
         return sum.item();
       });
