@@ -16,6 +16,7 @@ import type { Backend } from '../../src/backends/backend.js';
 import { BACKENDS } from '../backends-under-test.js';
 import { runCli } from '../cli-helpers.js';
 import { writeFixtureRun, readMetrics } from '../train/fixture-run.js';
+import { validateConfig, ConfigError } from '../../src/train/config.js';
 
 const GPT2 = { model_type: 'gpt2', vocab_size: 67, n_positions: 32, n_embd: 16, n_layer: 3, n_head: 2 };
 const LLAMA = {
@@ -135,6 +136,14 @@ describe('gradient checkpointing memory', () => {
 });
 
 describe('lisa train with train.gradientCheckpointing', () => {
+  it('the config key defaults to false and must be a boolean', () => {
+    const base = { model: 'm', data: { path: 'd.jsonl' }, out: 'o' };
+    expect(validateConfig(base).train.gradientCheckpointing).toBe(false);
+    expect(validateConfig({ ...base, train: { gradientCheckpointing: true } }).train.gradientCheckpointing).toBe(true);
+    expect(() => validateConfig({ ...base, train: { gradientCheckpointing: 'yes' } }, 'c.yaml')).toThrow(ConfigError);
+    expect(() => validateConfig({ ...base, train: { gradientCheckpointing: 'yes' } }, 'c.yaml')).toThrow(/c.yaml: 'train.gradientCheckpointing' = "yes"/);
+  });
+
   const bytes = (p: string) => readFileSync(p);
   it.each([
     ['LISA', {}, 'final/model.safetensors'],
