@@ -147,14 +147,14 @@ describe('lisa train with train.gradientCheckpointing', () => {
   const bytes = (p: string) => readFileSync(p);
   it.each([
     ['LISA', {}, 'final/model.safetensors'],
-    ['full', { method: { kind: 'full' } }, 'final/model.safetensors'],
+    ['full, 2 micro-batches per step', { method: { kind: 'full' }, train: { gradAccum: 2 } }, 'final/model.safetensors'],
     ['LoRA with dropout', { method: { kind: 'lora', rank: 4, alpha: 8, dropout: 0.2, targets: 'all-linear' }, optim: { lr: 0.02 } }, 'adapter/adapter_model.safetensors'],
-  ])('%s: same losses and final weights, bit for bit', async (_m, overrides, file) => {
+  ] as [string, Record<string, unknown>, string][])('%s: same losses and final weights, bit for bit', async (_m, overrides, file) => {
     const runs = [];
     for (const gc of [false, true]) {
       const base = writeFixtureRun({}, 5);
       const cfg = JSON.parse(readFileSync(base.configPath, 'utf8'));
-      const r = writeFixtureRun({ ...overrides, train: { ...cfg.train, gradientCheckpointing: gc } }, 5);
+      const r = writeFixtureRun({ ...overrides, train: { ...cfg.train, ...(overrides.train as object), gradientCheckpointing: gc } }, 5);
       expect((await runCli(['train', r.configPath])).code).toBe(0);
       runs.push({ losses: readMetrics(r.out).map((m) => m.loss), weights: bytes(join(r.out, file)) });
     }
