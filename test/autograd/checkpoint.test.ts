@@ -156,10 +156,12 @@ describe('lisa train with train.gradientCheckpointing', () => {
       const cfg = JSON.parse(readFileSync(base.configPath, 'utf8'));
       const r = writeFixtureRun({ ...overrides, train: { ...cfg.train, ...(overrides.train as object), gradientCheckpointing: gc } }, 5);
       expect((await runCli(['train', r.configPath])).code).toBe(0);
-      runs.push({ losses: readMetrics(r.out).map((m) => m.loss), weights: bytes(join(r.out, file)) });
+      const metrics = readMetrics(r.out) as unknown as { loss: number; memory: { activations: number } }[];
+      runs.push({ losses: metrics.map((m) => m.loss), weights: bytes(join(r.out, file)), act: Math.max(...metrics.map((m) => m.memory.activations)) });
     }
     expect(runs[0].losses).toHaveLength(5);
     expect(runs[1].losses).toEqual(runs[0].losses);
     expect(Buffer.compare(runs[1].weights, runs[0].weights)).toBe(0);
+    expect(runs[1].act, 'checkpointing reached the model: lower activation peaks').toBeLessThan(runs[0].act);
   });
 });
