@@ -161,7 +161,7 @@ export function runMemory(o: MemoryCliOptions, progress: (s: string) => void = (
     '',
     ...estimates.map((e) => {
       const a = e.activations;
-      return `${e.label}: activations = forward ${fmtBytes(a.forward)} (blocks ${fmtBytes(a.blocks)}, logits ${fmtBytes(a.logits)}) `
+      return `${e.label}: activations = forward ${fmtBytes(a.forward)} (blocks ${fmtBytes(a.blocks)}, logits and loss ${fmtBytes(a.logits + a.crossEntropy)}) `
         + `+ backward transient ${fmtBytes(a.backwardTransient)} at ${a.peakAt}`;
     }),
     ...[...new Set(estimates.flatMap((e) => e.notes))].map((n) => `note: ${n}`),

@@ -59,7 +59,10 @@ describe.each(BACKENDS)('gradient checkpointing on %s', (_n, backend) => {
       const model = build(raw, backend);
       const plain = step(model, false);
       expect(plain.grads.size).toBe(model.parameters().length);
+      const before = memoryReport();
       expectSame(plain, step(model, true));
+      const after = memoryReport();
+      expect([after.liveTotal, after.liveStorages], 'a checkpointed step leaves nothing behind').toEqual([before.liveTotal, before.liveStorages]);
     });
 
     it('LISA-style: frozen embedding and block 0, only block 1 and the head train (the node is recorded without a grad input)', () => {
