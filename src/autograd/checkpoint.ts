@@ -39,11 +39,12 @@ export function checkpoint(fn: (x: Tensor) => Tensor, x: Tensor, params: readonl
         let gx: Tensor | null = null;
         const xr = new Tensor({ storage: x.storage, shape: x.shape, strides: x.strides, offset: x.offset, dtype: x.dtype, backend: x.backend });
         if (needs[0]) {
-          // x' is a graph node with no inputs whose backward catches dx (a view, so it outlives the engine's g).
+          // x' is a graph node with no inputs whose backward catches dx: a view that outlives the engine's g and,
+          // kept out of the scopes, this backward's scope; the outer backward then owns it like any gradient.
           xr.requiresGrad = true;
           xr.node = {
-            op: 'checkpoint input', inputs: [], backward: (gg) => {
-              gx = new Tensor({ storage: gg.storage, shape: gg.shape, strides: gg.strides, offset: gg.offset, dtype: gg.dtype, backend: gg.backend });
+            op: 'checkpoint input', inputs: [], saved: [], released: false, backward: (gg) => {
+              gx = new Tensor({ storage: gg.storage, shape: gg.shape, strides: gg.strides, offset: gg.offset, dtype: gg.dtype, backend: gg.backend }).keep();
               return [];
             },
           };

@@ -5,6 +5,7 @@ import * as F from '../ops/index.js';
 import { Module } from '../nn/module.js';
 import { Linear, type LinearAdapter } from '../nn/layers.js';
 import { noGrad } from '../autograd/tape.js';
+import { scope } from '../tensor/scope.js';
 import { Rng } from '../util/rng.js';
 import { ArgumentError } from '../util/errors.js';
 import type { CausalLM } from '../models/causal-lm.js';
@@ -68,15 +69,13 @@ export class LoraAdapter extends Module implements LinearAdapter {
     this.merged = false;
   }
 
+  /** W += sign * delta, in place; the scope frees every temporary of the delta. */
   private addToBase(sign: 1 | -1): void {
-    noGrad(() => {
-      const d = this.deltaWeight();
+    scope(() => noGrad(() => {
+      const d = F.scale(this.deltaWeight(), sign);
       const w = this.base.weight;
-      const b = d.buf;
-      const wb = w.buf;
-      for (let i = 0; i < wb.length; i++) wb[i] += sign * b[i];
-      d.dispose();
-    });
+      w.backend.binary('add', w.buf, 0, w.strides, d.buf, d.offset, d.strides, w.buf, w.shape);
+    }));
   }
 }
 

@@ -2,6 +2,7 @@
 // grouped-query attention, SwiGLU MLP, optional q/k/v biases and tied embeddings.
 import type { Tensor, Parameter } from '../tensor/tensor.js';
 import * as F from '../ops/index.js';
+import { scope } from '../tensor/scope.js';
 import { Module, ModuleList, type ParamFactory } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
 import { ArgumentError } from '../util/errors.js';
@@ -64,8 +65,9 @@ export class LlamaBlock extends Module {
     this.mlp = this.module('mlp', new LlamaMlp(f, cfg));
   }
   forward(x: Tensor, rope: { cos: Tensor; sin: Tensor }, layer: number, cache?: KVCache): Tensor {
-    const h = F.add(x, this.self_attn.forward(this.input_layernorm.forward(x), rope, layer, cache));
-    return F.add(h, this.mlp.forward(this.post_attention_layernorm.forward(h)));
+    // Each sub-layer runs in a scope: what its backward does not need is freed as soon as it returns.
+    const h = F.add(x, scope(() => this.self_attn.forward(this.input_layernorm.forward(x), rope, layer, cache)));
+    return F.add(h, scope(() => this.mlp.forward(this.post_attention_layernorm.forward(h))));
   }
 }
 
@@ -146,8 +148,8 @@ export class LlamaModel extends Module implements CausalLM {
     const rope = F.ropeTables(T, this.config.headDim, this.config.ropeTheta, start,
       { backend: emb.weight.backend, dtype: emb.weight.dtype, invFreq: this.invFreq });
     let x = emb.forward(ids, [B, T]); // (B, T, C)
-    this.blocks.forEach((block, i) => (x = cache || !this.gradientCheckpointing ? block.forward(x, rope, i, cache)
-      : checkpointBlock(block, x, (h) => block.forward(h, rope, i), [rope.cos, rope.sin])));
+    this.blocks.forEach((block, i) => (x = scope(() => cache || !this.gradientCheckpointing ? block.forward(x, rope, i, cache)
+      : checkpointBlock(block, x, (h) => block.forward(h, rope, i), [rope.cos, rope.sin]))));
     cache?.advance(T);
     return this.model.norm.forward(x); // (B, T, C)
   }

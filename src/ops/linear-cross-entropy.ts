@@ -3,6 +3,7 @@
 import { BYTES_PER_ELEMENT, type Tensor } from '../tensor/tensor.js';
 import type { Backend, Buf } from '../backends/backend.js';
 import { record } from '../autograd/tape.js';
+import { leafGradSink } from '../autograd/leaf-grad.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
 import { checkIndices, checkNumber, checkOpts, checkRank, checkSame, checkTensor } from './validate.js';
@@ -92,15 +93,18 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
   out.buf[0] = total / divisor;
   const inputs = bias ? [x, w, bias] : [x, w];
   // d CE(x Wᵀ + b): per chunk dlogits = (softmax(logits) - onehot(target)) * g/divisor (0 on ignored rows);
-  // dx = dlogits W, dW = Σ_chunks dlogitsᵀ x, db = Σ_rows dlogits
+  // dx = dlogits W, dW = Σ_chunks dlogitsᵀ x, db = Σ_rows dlogits. A parameter's dW and db accumulate straight
+  // into its .grad (GEMM with beta = 1), so no (V, C) temporary is live beside it.
   return record(out, op, inputs, (g, needs) => {
     const s = g.buf[g.offset] / divisor;
     const xb = dense(x);
     const wb = dense(w);
     const bb = bias ? dense(bias) : null;
     const gx = needs[0] ? emptyLike(x) : null;
-    const gw = needs[1] ? emptyLike(w) : null;
-    const gb = bias && needs[2] ? emptyLike(bias) : null;
+    const wSink = needs[1] ? leafGradSink(w) : null;
+    const gw = needs[1] ? wSink ?? emptyLike(w) : null;
+    const bSink = bias && needs[2] ? leafGradSink(bias) : null;
+    const gb = bias && needs[2] ? bSink ?? emptyLike(bias) : null;
     const lg = emptyLike(x, [rowsMax, V]);
     const dl = emptyLike(x, [rowsMax, V]);
     const scale = emptyLike(x, [rowsMax]);
@@ -122,7 +126,7 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
       }
       if (gw) {
         be.gemm({
-          transA: true, transB: false, M: V, N: C, K: n, alpha: 1, beta: first ? 0 : 1, batch: 1,
+          transA: true, transB: false, M: V, N: C, K: n, alpha: 1, beta: first && !wSink ? 0 : 1, batch: 1,
           a: dl.buf, aOffset: 0, lda: V, aBatchStride: 0, b: xb.buf, bOffset: r0 * C, ldb: C, bBatchStride: 0,
           c: gw.buf, cOffset: 0, ldc: C, cBatchStride: 0,
         });
@@ -137,6 +141,6 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
     release(xb, x);
     release(wb, w);
     if (bb && bias) release(bb, bias);
-    return [gx, gw, gb];
-  }, [...inputs, lse]);
+    return [gx, wSink ? null : gw, bSink ? null : gb];
+  }, [...inputs, lse], [lse]);
 }
