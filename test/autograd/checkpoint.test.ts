@@ -151,6 +151,7 @@ describe('lisa train with train.gradientCheckpointing', () => {
   it.each([
     ['LISA', {}, 'final/model.safetensors'],
     ['full, 2 micro-batches per step', { method: { kind: 'full' }, train: { gradAccum: 2 } }, 'final/model.safetensors'],
+    ['full, AdamW inside backward (optim.updateInBackward)', { method: { kind: 'full' }, optim: { lr: 1e-2, maxGradNorm: null, updateInBackward: true } }, 'final/model.safetensors'],
     ['LoRA with dropout', { method: { kind: 'lora', rank: 4, alpha: 8, dropout: 0.2, targets: 'all-linear' }, optim: { lr: 0.02 } }, 'adapter/adapter_model.safetensors'],
   ] as [string, Record<string, unknown>, string][])('%s: same losses and final weights, bit for bit', async (_m, overrides, file) => {
     const runs = [];
