@@ -4,7 +4,9 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createModel, initWeights, parseConfig, type CausalLM } from '../../src/models/index.js';
+import { createModel, initWeights, parseConfig, KVCache, type CausalLM } from '../../src/models/index.js';
+import { topoOrder } from '../../src/autograd/backward.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { backward } from '../../src/autograd/backward.js';
 import { checkpoint } from '../../src/autograd/checkpoint.js';
 import { crossEntropy, linear, gelu, randn, sum, mul } from '../../src/ops/index.js';
@@ -94,6 +96,18 @@ describe.each(BACKENDS)('gradient checkpointing on %s', (_n, backend) => {
       const ck = step(model, true);
       expect(lora.rngState()).toEqual(s1);
       expectSame(plain, ck);
+    });
+  });
+
+  it('a forward with a KV cache never checkpoints; a training forward records one checkpoint node per block', () => {
+    const model = build(LLAMA, backend);
+    model.gradientCheckpointing = true;
+    const ops = (root: Tensor) => topoOrder(root, (t) => t.requiresGrad).map((t) => t.node?.op).filter(Boolean);
+    scope(() => {
+      expect(ops(model.forward(Int32Array.from([1, 2, 3]), 1, 3)).filter((o) => o === 'checkpoint')).toHaveLength(3);
+      const cache = new KVCache(3);
+      expect(ops(model.forward(Int32Array.from([1, 2, 3]), 1, 3, cache))).not.toContain('checkpoint');
+      cache.dispose();
     });
   });
 
