@@ -29,7 +29,7 @@ export function defaultChunkRows(V: number, bytesPerElement = 4): number {
 
 /** logits[0 .. n*V) = x[r0 .. r0+n) Wᵀ (+ b), as linear() computes them (bias first, then GEMM with beta 1). */
 function chunkLogits(be: Backend, x: Buf, w: Buf, b: Buf | null, r0: number, n: number, C: number, V: number, logits: Buf): void {
-  if (b) for (let r = 0; r < n; r++) logits.set(b, r * V);
+  if (b) be.copyStrided(b, 0, [0, 1], logits, 0, [V, 1], [n, V]); // bias broadcast over the chunk's rows
   be.gemm({
     transA: false, transB: true, M: n, N: V, K: C, alpha: 1, beta: b ? 1 : 0, batch: 1,
     a: x, aOffset: r0 * C, lda: C, aBatchStride: 0,
@@ -81,7 +81,7 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
   for (const [r0, n] of chunks) {
     chunkLogits(be, xd.buf, wd.buf, bd ? bd.buf : null, r0, n, C, V, logits.buf);
     be.crossEntropy(logits.buf, tg.subarray(r0, r0 + n), n, V, ignoreIndex, losses.buf, lse.buf.subarray(r0, r0 + n));
-    for (let i = 0; i < n; i++) total += losses.buf[i];
+    total += be.sum(losses.buf, n);
   }
   logits.dispose();
   losses.dispose();
@@ -90,13 +90,13 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
   if (bd && bias) release(bd, bias);
   const divisor = reduction === 'mean' ? count : 1;
   const out = emptyLike(x, []);
-  out.buf[0] = total / divisor;
+  be.write(out.buf, 0, [total / divisor]);
   const inputs = bias ? [x, w, bias] : [x, w];
   // d CE(x Wᵀ + b): per chunk dlogits = (softmax(logits) - onehot(target)) * g/divisor (0 on ignored rows);
   // dx = dlogits W, dW = Σ_chunks dlogitsᵀ x, db = Σ_rows dlogits. A parameter's dW and db accumulate straight
   // into its .grad (GEMM with beta = 1), so no (V, C) temporary is live beside it.
   return record(out, op, inputs, (g, needs) => {
-    const s = g.buf[g.offset] / divisor;
+    const s = g.backend.read(g.buf, g.offset) / divisor;
     const xb = dense(x);
     const wb = dense(w);
     const bb = bias ? dense(bias) : null;

@@ -103,7 +103,7 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: L
   let beta = 0;
   if (bias) {
     const bd = dense(bias);
-    for (let r = 0; r < rows; r++) y.buf.set(bd.buf, r * outF);
+    x.backend.copyStrided(bd.buf, 0, [0, 1], y.buf, 0, [outF, 1], [rows, outF]); // bias broadcast over rows
     release(bd, bias);
     beta = 1;
   }

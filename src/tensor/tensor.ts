@@ -1,6 +1,6 @@
 // Tensor: a strided view over a reference-counted Storage, with autograd fields. Parameter: a named leaf.
 import type { Backend, Buf, DType } from '../backends/backend.js';
-import { defaultBackend } from '../backends/index.js';
+import { defaultBackend, meta } from '../backends/index.js';
 import { DisposedError, ArgumentError } from '../util/errors.js';
 import { contiguousStrides, numel, fmtShape, type Shape } from '../util/shape.js';
 import { trackAlloc, trackFree, trackRecategorize, type MemoryCategory } from './memory.js';
@@ -9,16 +9,18 @@ import { allocBuffer, releaseBuffer } from './buffer-pool.js';
 
 export const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8 };
 
-/** A buffer and its accounting. Freed when the last tensor viewing it is disposed. */
+/** A buffer and its accounting. Freed when the last tensor viewing it is disposed. `bytes` is the logical
+ *  size (elements x bytes per element), which a meta buffer has without holding memory. */
 export class Storage {
   buf: Buf | null;
   readonly bytes: number;
   refs = 0;
   /** Where the buffer goes back to when freed (buffers from the pool). */
   private readonly owner: { backend: Backend; dtype: DType } | null;
-  constructor(buf: Buf, public category: MemoryCategory, owner: { backend: Backend; dtype: DType } | null = null) {
+  constructor(buf: Buf, public category: MemoryCategory, owner: { backend: Backend; dtype: DType } | null = null,
+    bytes: number = buf.byteLength) {
     this.buf = buf;
-    this.bytes = buf.byteLength;
+    this.bytes = bytes;
     this.owner = owner;
     trackAlloc(category, this.bytes);
   }
@@ -97,15 +99,17 @@ export class Tensor {
   static empty(shape: Shape, opts: { dtype?: DType; backend?: Backend; category?: MemoryCategory } = {}): Tensor {
     const backend = opts.backend ?? defaultBackend();
     const dtype = opts.dtype ?? 'float32';
-    const buf = allocBuffer(backend, dtype, numel(shape));
-    return new Tensor({ storage: new Storage(buf, opts.category ?? 'activations', { backend, dtype }), shape, dtype, backend });
+    const n = numel(shape);
+    const buf = allocBuffer(backend, dtype, n);
+    const storage = new Storage(buf, opts.category ?? 'activations', { backend, dtype }, n * BYTES_PER_ELEMENT[dtype]);
+    return new Tensor({ storage, shape, dtype, backend });
   }
 
   get rank(): number { return this.shape.length; }
   get size(): number { return numel(this.shape); }
   get isDisposed(): boolean { return this.disposed; }
-  /** A shape-only tensor has a shape but no data. */
-  get isShapeOnly(): boolean { return this.storage.bytes === 0 && this.size > 0; }
+  /** A shape-only tensor (on the meta backend) has a shape and a logical size but no data. */
+  get isShapeOnly(): boolean { return !this.backend.holdsData; }
   get bytes(): number { return this.size * BYTES_PER_ELEMENT[this.dtype]; }
 
   /** The underlying buffer (for kernels). Throws if disposed. */
@@ -135,6 +139,7 @@ export class Tensor {
 
   /** Values in row-major order, as a new plain array. */
   toArray(): number[] {
+    this.checkHoldsData('toArray');
     const buf = this.buf;
     if (this.isContiguous()) return Array.from(buf.subarray(this.offset, this.offset + this.size));
     const out = this.backend.alloc(this.dtype, this.size);
@@ -144,6 +149,7 @@ export class Tensor {
 
   /** Values as a typed array copy (Float32Array for float32). */
   toTypedArray(): Buf {
+    this.checkHoldsData('toTypedArray');
     const buf = this.buf;
     const out = this.backend.alloc(this.dtype, this.size);
     this.backend.copyStrided(buf, this.offset, this.strides, out, 0, contiguousStrides(this.shape), this.shape);
@@ -152,7 +158,11 @@ export class Tensor {
 
   item(): number {
     if (this.size !== 1) throw new ArgumentError(`item(): tensor ${this.describe()} has ${this.size} elements, expected 1`);
-    return this.buf[this.offset];
+    return this.backend.read(this.buf, this.offset);
+  }
+
+  private checkHoldsData(what: string): void {
+    if (this.isShapeOnly) throw new ArgumentError(`${what}(): tensor ${this.describe()} is shape-only (${this.backend.name} backend): it holds no values`);
   }
 
   /** Frees this view; the storage goes when its last view does. Safe to call twice. While a graph node holds
@@ -207,20 +217,23 @@ export class Parameter extends Tensor {
       throw new ArgumentError(`Parameter '${name}': data has ${data.length} elements, shape ${fmtShape(shape)} needs ${numel(shape)}`);
     }
     const buf = backend.alloc(dtype, data.length);
-    buf.set(data);
-    return new Parameter(name, new Storage(buf, 'weights'), shape, dtype, backend, opts.requiresGrad ?? true);
+    backend.write(buf, 0, data);
+    const storage = new Storage(buf, 'weights', null, data.length * BYTES_PER_ELEMENT[dtype]);
+    return new Parameter(name, storage, shape, dtype, backend, opts.requiresGrad ?? true);
   }
 
-  /** A parameter with a name and shape but no data (shape-only models: counts and memory estimates). */
-  static shapeOnly(name: string, shape: Shape, opts: { backend?: Backend; requiresGrad?: boolean } = {}): Parameter {
-    const backend = opts.backend ?? defaultBackend();
-    return new Parameter(name, new Storage(new Float32Array(0), 'weights'), shape, 'float32', backend, opts.requiresGrad ?? true);
+  /** A parameter on the meta backend: a name, a shape and a logical size but no data (shape-only models:
+   *  parameter counts and memory estimates). */
+  static shapeOnly(name: string, shape: Shape, opts: { dtype?: DType; requiresGrad?: boolean } = {}): Parameter {
+    return Parameter.zeros(name, shape, { ...opts, backend: meta });
   }
 
   static zeros(name: string, shape: Shape, opts: { backend?: Backend; dtype?: DType; requiresGrad?: boolean } = {}): Parameter {
     const backend = opts.backend ?? defaultBackend();
     const dtype = opts.dtype ?? 'float32';
-    return new Parameter(name, new Storage(backend.alloc(dtype, numel(shape)), 'weights'), shape, dtype, backend, opts.requiresGrad ?? true);
+    const n = numel(shape);
+    const storage = new Storage(backend.alloc(dtype, n), 'weights', null, n * BYTES_PER_ELEMENT[dtype]);
+    return new Parameter(name, storage, shape, dtype, backend, opts.requiresGrad ?? true);
   }
 
   /** Drops the gradient (frees its memory). */
