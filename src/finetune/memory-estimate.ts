@@ -86,6 +86,8 @@ export interface RunOptions {
   period?: number;
   /** AdamW inside backward, each gradient freed once applied (the trainer's optim.updateInBackward; no clipping). */
   updateInBackward?: boolean;
+  /** Blocks recomputed in backward (the trainer's train.gradientCheckpointing). */
+  gradientCheckpointing?: boolean;
   backend?: Backend;
 }
 
@@ -149,6 +151,7 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
   const { batch: B, seq: T } = shape;
   const before = memoryReport();
   const model = createModel(config, { backend: opts.backend ?? defaultBackend() });
+  model.gradientCheckpointing = opts.gradientCheckpointing ?? false;
   const opt = new AdamW({ lr: 1e-4 });
   try {
     initWeights(model, new Rng(seed));
