@@ -112,13 +112,17 @@ export function comparableConfig(cfg: { out: string }): Record<string, unknown> 
   return { ...cfg, out: resolve(cfg.out) };
 }
 
-/** Dotted keys whose values differ between the checkpoint's config and this run's, train.steps excepted. */
+/** Keys a resume may change: the run's length, and gradient checkpointing, which changes memory but not one bit
+ *  of the results (so a run that ran out of memory can resume with it on). */
+export const RESUME_MAY_CHANGE: readonly string[] = ['train.steps', 'train.gradientCheckpointing'];
+
+/** Dotted keys whose values differ between the checkpoint's config and this run's, RESUME_MAY_CHANGE excepted. */
 export function configDifferences(saved: unknown, now: unknown, prefix = ''): string[] {
   const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
   if (isObj(saved) && isObj(now)) {
     const keys = [...new Set([...Object.keys(saved), ...Object.keys(now)])].sort();
     return keys.flatMap((k) => configDifferences(saved[k], now[k], prefix ? `${prefix}.${k}` : k));
   }
-  if (prefix === 'train.steps') return [];
+  if (RESUME_MAY_CHANGE.includes(prefix)) return [];
   return JSON.stringify(saved) === JSON.stringify(now) ? [] : [prefix];
 }

@@ -19,7 +19,7 @@ import { setupRun, type RunParts } from './setup.js';
 import { DataStream } from './data-stream.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { findCheckpoint, loadCheckpoint, saveCheckpoint, savedConfig, type RunState } from './checkpoint.js';
-import { comparableConfig, configDifferences, lockRunFolder, prepareFreshRun, RunFolderError } from './run-folder.js';
+import { comparableConfig, configDifferences, lockRunFolder, prepareFreshRun, RESUME_MAY_CHANGE, RunFolderError } from './run-folder.js';
 import { exportRun } from './export.js';
 
 export class TrainingError extends LisaError {}
@@ -78,7 +78,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainR
     const differ = saved === undefined ? [] : configDifferences(saved, comparableConfig(cfg));
     if (differ.length > 0) {
       throw new RunFolderError(`--resume: the config differs from the one ${ckpt} was saved with in ${differ.map((k) => `'${k}'`).join(', ')} ` +
-        `(only 'train.steps' may change on resume); use the original config, or start a new run in another 'out'`);
+        `(only ${RESUME_MAY_CHANGE.map((k) => `'${k}'`).join(' and ')} may change on resume); use the original config, or start a new run in another 'out'`);
     }
   } else prepareFreshRun(cfg.out, opts.overwrite ?? false);
   const parts = await setupRun(cfg);

@@ -162,6 +162,18 @@ describe('lisa train with train.gradientCheckpointing', () => {
   });
 
   const bytes = (p: string) => readFileSync(p);
+
+  it('a run resumed with gradient checkpointing switched on (after running out of memory, say) ends as the uninterrupted run', async () => {
+    const train = { steps: 4, batchSize: 2, seed: 1, saveEvery: 2 };
+    const whole = writeFixtureRun({ method: { kind: 'full' }, train: { ...train, steps: 6 } });
+    expect((await runCli(['train', whole.configPath])).code).toBe(0);
+    const r = writeFixtureRun({ method: { kind: 'full' }, train });
+    expect((await runCli(['train', r.configPath])).code).toBe(0);
+    const res = await runCli(['train', r.configPath, '--resume', '--set', 'train.steps=6', 'train.gradientCheckpointing=true']);
+    expect(res.code, res.err).toBe(0);
+    expect(readMetrics(r.out).map((m) => m.loss)).toEqual(readMetrics(whole.out).map((m) => m.loss));
+    expect(bytes(join(r.out, 'final/model.safetensors')).equals(bytes(join(whole.out, 'final/model.safetensors')))).toBe(true);
+  });
   it.each([
     ['LISA', {}, 'final/model.safetensors'],
     ['full, 2 micro-batches per step', { method: { kind: 'full' }, train: { gradAccum: 2 } }, 'final/model.safetensors'],

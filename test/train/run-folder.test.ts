@@ -69,7 +69,7 @@ describe('the output folder of lisa train', () => {
     const res = await runCli(['train', r.configPath, '--resume', '--set', 'optim.lr=0.5', 'method.gamma=2', 'train.steps=6']);
     expect(res.code).toBe(1);
     expect(res.err).toContain("differs from the one");
-    expect(res.err).toContain("in 'method.gamma', 'optim.lr' (only 'train.steps' may change on resume)");
+    expect(res.err).toContain("in 'method.gamma', 'optim.lr' (only 'train.steps' and 'train.gradientCheckpointing' may change on resume)");
     const more = await runCli(['train', r.configPath, '--resume', '--set', 'train.steps=6']);
     expect(more.code).toBe(0);
     expect(readMetrics(r.out).map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
