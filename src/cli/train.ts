@@ -40,6 +40,7 @@ export function registerTrain(program: Command): void {
               line(`step ${m.step}/${total} loss ${fmt(m.loss)} lr ${m.lr.toExponential(3)} grad-norm ${fmt(m.gradNorm, 3)} ${m.tokensPerSec.toFixed(0)} tok/s${m.activeLayers ? ` active [${m.activeLayers.join(',')}]` : ''}`);
             }
           },
+          onWarning: (msg) => process.stderr.write(`warning: ${msg}\n`),
           onPhase: (phase, step) => {
             if (!bar) line(phase === 'save' ? `saving checkpoint at step ${step}` : phase === 'eval' ? `evaluating at step ${step}` : `exporting the result of step ${step}`);
           },

@@ -1,6 +1,8 @@
 // Training checkpoints: weights (or the LoRA adapter), AdamW state and the run state (step, data position,
-// sampler and RNG states), written atomically as a folder: a complete checkpoint.tmp replaces checkpoint,
-// and the previous one is kept (as checkpoint.old) until the new one is in place.
+// sampler and RNG states), written atomically as a folder: a complete checkpoint.tmp replaces checkpoint, and
+// the previous one stays as checkpoint.old. state.json records each file's SHA-256; a resume verifies them and
+// falls back to checkpoint.old when the newest is damaged, so it never trains from garbage.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSafetensors, readSafetensors } from '../io/safetensors.js';
@@ -24,6 +26,22 @@ export interface RunState {
   rngStates: Record<string, unknown>;
   /** The run's config (out as an absolute path): a resume with another config is refused. */
   config?: unknown;
+  /** SHA-256 (hex) of each file of the checkpoint folder besides state.json. */
+  checksums?: Record<string, string>;
+  /** SHA-256 of this JSON written without this field (state.json checks itself). */
+  stateSha256?: string;
+}
+
+const FILES = ['weights.safetensors', 'optimizer.safetensors'];
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** state.json's text: the state, then its own checksum over the JSON before it. */
+function stateText(state: object): string {
+  const body = JSON.stringify(state);
+  return JSON.stringify({ ...state, stateSha256: createHash('sha256').update(body).digest('hex') });
 }
 
 const DIR = 'checkpoint';
@@ -43,7 +61,8 @@ export function saveCheckpoint(outDir: string, params: readonly Parameter[], opt
       { name: `${e.name}::m`, shape: [e.m.length], data: e.m }, { name: `${e.name}::v`, shape: [e.v.length], data: e.v },
     ]));
     const steps = Object.fromEntries(dict.entries.map((e) => [e.name, e.step]));
-    writeTextAtomicSync(join(tmp, 'state.json'), JSON.stringify({ ...state, optimizerSteps: steps }));
+    const checksums = Object.fromEntries(FILES.map((f) => [f, sha256(join(tmp, f))]));
+    writeTextAtomicSync(join(tmp, 'state.json'), stateText({ ...state, checksums, optimizerSteps: steps }));
     fsyncDirSync(tmp);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
@@ -52,11 +71,14 @@ export function saveCheckpoint(outDir: string, params: readonly Parameter[], opt
   }
   const final = join(outDir, DIR);
   const old = join(outDir, OLD);
-  rmSync(old, { recursive: true, force: true });
-  if (existsSync(final)) renameSync(final, old);
+  // The newest complete checkpoint becomes checkpoint.old; when checkpoint is missing (a crash between these
+  // renames), checkpoint.old is the newest and stays until the new one is in place.
+  if (existsSync(final)) {
+    rmSync(old, { recursive: true, force: true });
+    renameSync(final, old);
+  }
   renameSync(tmp, final);
   fsyncDirSync(outDir);
-  rmSync(old, { recursive: true, force: true });
 }
 
 /** The folder of the newest complete checkpoint, or null. */
@@ -102,4 +124,46 @@ export function savedConfig(dir: string): unknown {
   } catch (e) {
     throw new CheckpointError(`${join(dir, 'state.json')}: cannot read the run state: ${(e as Error).message}`);
   }
+}
+
+/** Why a checkpoint folder cannot be trusted (unreadable state, missing file, checksum mismatch), or null. */
+export function checkpointProblem(dir: string): string | null {
+  let state: RunState;
+  try {
+    state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+  } catch (e) {
+    return `${join(dir, 'state.json')} is unreadable (${(e as Error).message.split('\n')[0]})`;
+  }
+  if (state === null || typeof state !== 'object' || state.version !== 1) return `${join(dir, 'state.json')} is not a version-1 run state`;
+  if (state.stateSha256 !== undefined) {
+    const { stateSha256, ...rest } = state;
+    if (createHash('sha256').update(JSON.stringify(rest)).digest('hex') !== stateSha256) {
+      return `${join(dir, 'state.json')} does not match its own SHA-256 (damaged)`;
+    }
+  }
+  for (const f of FILES) {
+    const path = join(dir, f);
+    if (!existsSync(path)) return `${path} is missing`;
+    const want = state.checksums?.[f];
+    if (want !== undefined && sha256(path) !== want) return `${path} does not match its SHA-256 in state.json (damaged or truncated)`;
+  }
+  return null;
+}
+
+/** The newest intact checkpoint (checkpoint, else checkpoint.old) and why newer ones were passed over. Throws
+ *  when checkpoints exist but none is intact. */
+export function chooseCheckpoint(outDir: string): { dir: string | null; skipped: string[] } {
+  const skipped: string[] = [];
+  for (const d of [DIR, OLD]) {
+    const dir = join(outDir, d);
+    if (!existsSync(dir)) continue;
+    const problem = checkpointProblem(dir);
+    if (problem === null) return { dir, skipped };
+    skipped.push(problem);
+  }
+  if (skipped.length > 0) {
+    throw new CheckpointError(`no intact checkpoint in ${outDir}: ${skipped.join('; ')}. Nothing was trained from it; ` +
+      'start afresh with --overwrite, or restore the files');
+  }
+  return { dir: null, skipped };
 }

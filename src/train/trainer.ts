@@ -18,7 +18,7 @@ import type { TrainConfig } from './config.js';
 import { setupRun, type RunParts } from './setup.js';
 import { DataStream } from './data-stream.js';
 import { evaluate, type EvalResult } from './evaluate.js';
-import { findCheckpoint, loadCheckpoint, saveCheckpoint, savedConfig, type RunState } from './checkpoint.js';
+import { chooseCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, savedConfig, type RunState } from './checkpoint.js';
 import { comparableConfig, configDifferences, lockRunFolder, prepareFreshRun, RESUME_MAY_CHANGE, RunFolderError } from './run-folder.js';
 import { exportRun } from './export.js';
 
@@ -41,6 +41,8 @@ export interface TrainEvents {
   onStep?(m: StepMetrics, totalSteps: number): void;
   onEval?(step: number, r: EvalResult): void;
   onSave?(step: number, dir: string): void;
+  /** Something the user should know that does not stop the run (e.g. a damaged checkpoint passed over). */
+  onWarning?(message: string): void;
   /** Before an evaluation, a checkpoint save or the final export (logs; a kill test aims at these). */
   onPhase?(phase: 'eval' | 'save' | 'export', step: number): void;
 }
@@ -71,7 +73,9 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
 }
 
 async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
-  const ckpt = opts.resume ? findCheckpoint(cfg.out) : null;
+  const chosen = opts.resume ? chooseCheckpoint(cfg.out) : { dir: null, skipped: [] };
+  for (const why of chosen.skipped) opts.onWarning?.(`${why}; resuming from the previous checkpoint instead`);
+  const ckpt = chosen.dir;
   if (opts.resume && !ckpt) {
     throw new RunFolderError(`--resume: ${cfg.out} has no checkpoint (checkpoint/ or checkpoint.old/ with state.json) to resume; run without --resume to start afresh`);
   }

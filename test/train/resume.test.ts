@@ -93,8 +93,9 @@ describe('checkpoints and exact resume', () => {
     const r = writeFixtureRun({ train: { steps: 4, batchSize: 2, seed: 1, saveEvery: 2 } });
     expect((await run(r.configPath, [])).code).toBe(0);
     const ckpt = join(r.out, 'checkpoint');
-    // State after "rename checkpoint -> checkpoint.old" and before "rename checkpoint.tmp -> checkpoint",
-    // with a half-written checkpoint.tmp.
+    // State after "remove checkpoint.old, rename checkpoint -> checkpoint.old" and before "rename
+    // checkpoint.tmp -> checkpoint", with a half-written checkpoint.tmp.
+    rmSync(join(r.out, 'checkpoint.old'), { recursive: true });
     renameSync(ckpt, join(r.out, 'checkpoint.old'));
     mkdirSync(join(r.out, 'checkpoint.tmp'));
     writeFileSync(join(r.out, 'checkpoint.tmp', 'weights.safetensors'), 'partial');
@@ -103,6 +104,8 @@ describe('checkpoints and exact resume', () => {
     const resumed = await run(r.configPath, ['--resume', '--set', 'train.steps=6']);
     expect(resumed.code).toBe(0);
     expect(readMetrics(r.out).map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(existsSync(join(r.out, 'checkpoint.old'))).toBe(false);
+    // The newest save (step 6) is the checkpoint; the one before it (step 4) stays as checkpoint.old.
+    const stepOf = (d: string) => JSON.parse(readFileSync(join(r.out, d, 'state.json'), 'utf8')).step;
+    expect([stepOf('checkpoint'), stepOf('checkpoint.old')]).toEqual([6, 4]);
   }, 120_000);
 });
