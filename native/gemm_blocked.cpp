@@ -8,7 +8,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstdio>
+#include <cstring>
 #include <numeric>
+#include <vector>
 
 #include "gemm_impl.h"
 #include "threadpool.h"
@@ -81,6 +83,18 @@ inline int64_t balanced_block(int64_t n, int64_t max, int64_t unit) {
 
 inline int64_t kc_block(int64_t K) { return balanced_block(K, blocking().kc, 1); }
 
+// Per-thread scratch for a widened bfloat16 block of B (one packing block: at most kc x nc floats).
+thread_local std::vector<float> t_widen;
+
+// Packs op(B)[k0 : k0+kc, j0 : j0+nc] as kr.pack_b does; a bfloat16 B (g.Bh) is first widened block by block
+// into a small per-thread scratch (the packing block's size), then packed by the same tuned routine.
+void pack_b_any(const GemmArgs& g, const GemmKernels& kr, int64_t k0, int64_t j0, int64_t kc, int64_t nc, float* Bp) {
+  if (!g.Bh) return kr.pack_b(g.transB, g.B, g.ldb, k0, j0, kc, nc, Bp);
+  if (t_widen.size() < static_cast<size_t>(kc * nc)) t_widen.resize(kc * nc);
+  const int64_t ld = widen_bf16_block(g.transB, g.Bh, g.ldb, k0, j0, kc, nc, t_widen.data());
+  kr.pack_b(g.transB, t_widen.data(), ld, 0, 0, kc, nc, Bp);
+}
+
 // Packs all of alpha*op(A) (all M rows, every KC block): block pc starts at dst + round_up(M, MR) * pc and its
 // rows from ic (a multiple of MR) at + ic * kc, which is where gemm_tile looks for them.
 void prepack_a(const GemmArgs& g, const GemmKernels& kr, float* dst) {
@@ -93,7 +107,7 @@ void prepack_a(const GemmArgs& g, const GemmKernels& kr, float* dst) {
 void prepack_b(const GemmArgs& g, const GemmKernels& kr, float* dst) {
   const int64_t kc_max = kc_block(g.K), n_pad = ceil_div(g.N, kNR) * kNR;
   for (int64_t pc = 0; pc < g.K; pc += kc_max)
-    kr.pack_b(g.transB, g.B, g.ldb, pc, 0, std::min(kc_max, g.K - pc), g.N, dst + n_pad * pc);
+    pack_b_any(g, kr, pc, 0, std::min(kc_max, g.K - pc), g.N, dst + n_pad * pc);
 }
 
 // C[i0:i1, j0:j1] of one product, on the calling thread. Apre (then i0 == 0) / Bpre (then j0 is a multiple of
@@ -118,7 +132,7 @@ void gemm_tile(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1
       if (Bpre) {
         Bp = const_cast<float*>(Bpre) + n_pad * pc + jc * kc;
       } else {
-        kr.pack_b(g.transB, g.B, g.ldb, pc, jc, kc, nc, Bp);
+        pack_b_any(g, kr, pc, jc, kc, nc, Bp);
       }
       for (int64_t ic = i0; ic < i1; ic += mc_max) {
         const int64_t mc = std::min(mc_max, i1 - ic);
@@ -230,6 +244,21 @@ void kernel_portable(int64_t kc, const float* Ap, const float* Bp, float* C, int
 }
 }  // namespace
 
+int64_t widen_bf16_block(bool transB, const uint16_t* Bh, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                         float* dst) {
+  const int64_t rows = transB ? nc : kc, cols = transB ? kc : nc;
+  const uint16_t* src = transB ? Bh + j0 * ldb + k0 : Bh + k0 * ldb + j0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint16_t* s = src + r * ldb;
+    float* d = dst + r * cols;
+    for (int64_t c = 0; c < cols; ++c) {
+      const uint32_t u = static_cast<uint32_t>(s[c]) << 16;  // bf16 bits are the top half of a float32
+      std::memcpy(d + c, &u, 4);
+    }
+  }
+  return cols;
+}
+
 bool cpu_has_avx2_fma() {
 #if defined(__x86_64__) || defined(__i386__)
   static const bool ok = [] {
@@ -274,7 +303,8 @@ void gemm_blocked(const GemmBatch& p, const GemmKernels& kr) {
       const int64_t b = t / parts, part = t % parts;
       GemmArgs gb = g;
       gb.A += b * p.strideA;
-      gb.B += b * p.strideB;
+      if (gb.Bh) gb.Bh += b * p.strideB;
+      else gb.B += b * p.strideB;
       gb.C += b * p.strideC;
       const float* pre = nullptr;
       if (prepack) {

@@ -7,6 +7,8 @@
 namespace lisa {
 // One product: C = alpha * op(A) @ op(B) + beta * C with op(A) (M, K) and op(B) (K, N). A is stored (M, K) with
 // row stride lda, or (K, M) when transA; B is stored (K, N), or (N, K) when transB. beta == 0: C is not read.
+// When Bh is set, B is bfloat16 bits (a stored weight; B is then unused): every implementation widens it exactly
+// to float32 as it reads it (into packing buffers or small panels, never a copy of the whole matrix).
 struct GemmArgs {
   bool transA, transB;
   int64_t M, N, K;
@@ -15,6 +17,7 @@ struct GemmArgs {
   int64_t lda;
   const float* B;
   int64_t ldb;
+  const uint16_t* Bh = nullptr;
   float* C;
   int64_t ldc;
 };
@@ -47,6 +50,11 @@ struct GemmKernels {
   PackB pack_b;
   const char* name;  // "avx2" or "portable"
 };
+
+// Widens op(B)[k0 : k0+kc, j0 : j0+nc] of bfloat16 B (stored layout kept: (nc, kc) when transB, else (kc, nc),
+// rows contiguous) into dst, exactly; returns dst's row stride (gemm_blocked.cpp).
+int64_t widen_bf16_block(bool transB, const uint16_t* Bh, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                         float* dst);
 
 bool cpu_has_avx2_fma();         // gemm_blocked.cpp: runtime CPU check
 GemmKernels portable_kernels();  // gemm_blocked.cpp

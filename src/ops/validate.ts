@@ -10,7 +10,7 @@ export function checkTensor(op: string, name: string, t: unknown): Tensor {
   }
   if (t.isDisposed) throw new DisposedError(`${op}: argument '${name}' (${fmtShape(t.shape)}) was disposed`);
   if (t.isShapeOnly) throw new ArgumentError(`${op}: argument '${name}' ${t.describe()} is shape-only (it holds no data)`);
-  if (!t.backend.supports(t.dtype)) {
+  if (t.dtype !== 'bfloat16' && !t.backend.supports(t.dtype)) {
     throw new DTypeError(`${op}: backend ${t.backend.name} does not support ${t.dtype} (argument '${name}')`);
   }
   return t;
@@ -34,6 +34,14 @@ export function checkSame(op: string, named: Record<string, Tensor>): void {
     if (t.backend !== t0.backend) {
       throw new ArgumentError(`${op}: '${n}' is on backend ${t.backend.name} but '${n0}' is on ${t0.backend.name}`);
     }
+  }
+}
+
+/** Asserts a weight operand fits x: same backend, and the same dtype, or bfloat16 (a stored weight) with x float32. */
+export function checkWeight(op: string, x: Tensor, named: Record<string, Tensor>): void {
+  for (const [n, w] of Object.entries(named)) {
+    if (w.dtype === 'bfloat16' && x.dtype === 'float32') checkSame(op, { x: x, [n]: { dtype: 'float32', backend: w.backend } as Tensor });
+    else checkSame(op, { x, [n]: w });
   }
 }
 
