@@ -2,6 +2,7 @@
 // module name or 'all-linear'; merge/unmerge; base weights never train; adapters in PEFT's own file format.
 import { Parameter, type Tensor } from '../tensor/tensor.js';
 import * as F from '../ops/index.js';
+import { computeDtype } from '../tensor/precision.js';
 import { Module } from '../nn/module.js';
 import { Linear, type LinearAdapter } from '../nn/layers.js';
 import { noGrad } from '../autograd/tape.js';
@@ -28,7 +29,7 @@ export class LoraAdapter extends Module implements LinearAdapter {
   constructor(private readonly base: Linear, readonly rank: number, readonly scale: number,
     private readonly dropout: number, private readonly rng: Rng) {
     super();
-    const f = { backend: base.weight.backend, dtype: base.weight.dtype, shapeOnly: base.weight.isShapeOnly };
+    const f = { backend: base.weight.backend, dtype: computeDtype(base.weight.dtype), shapeOnly: base.weight.isShapeOnly };
     this.lora_A = this.module('lora_A', new Linear(f, base.inFeatures, rank));
     this.lora_B = this.module('lora_B', new Linear(f, rank, base.outFeatures));
     if (f.shapeOnly) return;

@@ -3,6 +3,7 @@
 // training the master is rounded back to bf16 (round to nearest even) and freed. Masters count as 'weights':
 // a master replaces its bf16 copy (never both), so 'weights' is what the model's weights occupy right now.
 import { Parameter, Storage } from './tensor.js';
+import type { DType } from '../backends/backend.js';
 import { bf16BitsArrayToF32, f32ArrayToBf16Bits } from '../util/bf16.js';
 import { DTypeError } from '../util/errors.js';
 
@@ -55,4 +56,9 @@ export function masterBytes(params: Iterable<Parameter>): number {
   let n = 0;
   for (const p of params) if (p.bf16Rest && p.dtype === 'float32') n += p.bytes;
   return n;
+}
+
+/** The dtype compute and activations use next to weights of dtype d: float32 for bfloat16 weights. */
+export function computeDtype(d: DType): DType {
+  return d === 'bfloat16' ? 'float32' : d;
 }
