@@ -2,7 +2,7 @@
 // module name or 'all-linear'; merge/unmerge; base weights never train; adapters in PEFT's own file format.
 import { Parameter, type Tensor } from '../tensor/tensor.js';
 import * as F from '../ops/index.js';
-import { computeDtype } from '../tensor/precision.js';
+import { computeDtype, syncMasters } from '../tensor/precision.js';
 import { Module } from '../nn/module.js';
 import { Linear, type LinearAdapter } from '../nn/layers.js';
 import { noGrad } from '../autograd/tape.js';
@@ -113,6 +113,7 @@ export class LoraFineTune implements FineTuneMethod {
     this.scale = opts.alpha / opts.rank;
     const rng = (this.rng = new Rng(opts.seed ?? 0));
     model.freeze();
+    syncMasters(model.parameters()); // the frozen base stays (or goes back to) bf16 when stored so
     this.adapters = targets.map(([name, lin]) => {
       if (lin.getAdapter()) throw new ArgumentError(`lora: module '${name}' already has an adapter`);
       const a = new LoraAdapter(lin, opts.rank, this.scale, dropout, rng);

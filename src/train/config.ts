@@ -68,6 +68,8 @@ const trainSchema = z.object({
   saveEvery: nonNegInt.default(0),
   logEvery: positiveInt.default(10),
   backend: z.enum(['cpu-native', 'cpu-js']).optional(),
+  /** bfloat16: weights stored in bf16, trainable tensors train fp32 masters (src/tensor/precision.ts). */
+  weightDtype: z.enum(['float32', 'bfloat16']).default('float32'),
 }).strict();
 
 export const configSchema = z.object({
