@@ -7,6 +7,7 @@ import { Module } from '../nn/module.js';
 import { Linear, type LinearAdapter } from '../nn/layers.js';
 import { noGrad } from '../autograd/tape.js';
 import { Rng } from '../util/rng.js';
+import { bf16BitsToF32, f32ToBf16Bits } from '../util/bf16.js';
 import { ArgumentError } from '../util/errors.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import type { FineTuneMethod } from './method.js';
@@ -74,8 +75,14 @@ export class LoraAdapter extends Module implements LinearAdapter {
       const d = this.deltaWeight();
       const w = this.base.weight;
       const b = d.buf;
-      const wb = w.buf;
-      for (let i = 0; i < wb.length; i++) wb[i] += sign * b[i];
+      if (w.dtype === 'bfloat16') {
+        // A bf16 base: w = RNE(w + delta) in float32 (so unmerge restores w only up to bf16 rounding).
+        const wb = w.bits;
+        for (let i = 0; i < wb.length; i++) wb[i] = f32ToBf16Bits(bf16BitsToF32(wb[i]!) + sign * b[i]!);
+      } else {
+        const wb = w.buf;
+        for (let i = 0; i < wb.length; i++) wb[i] += sign * b[i];
+      }
       d.dispose();
     });
   }
