@@ -11,6 +11,7 @@ import { memoryReport } from '../../src/tensor/memory.js';
 import { castToBf16, masterBytes } from '../../src/tensor/precision.js';
 import { backward } from '../../src/autograd/backward.js';
 import { crossEntropy } from '../../src/ops/index.js';
+import { noGrad } from '../../src/autograd/tape.js';
 import { AdamW } from '../../src/optim/adamw.js';
 import { Lisa } from '../../src/finetune/lisa.js';
 import { FullFineTune } from '../../src/finetune/full.js';
@@ -135,6 +136,15 @@ describe.each(BACKENDS)('weightDtype bfloat16 on %s', (_n, backend) => {
     const before = base.namedParameters().filter(([n]) => !n.includes('lora_')).map(([, p]) => Array.from(p.bits));
     for (let s = 0; s < 2; s++) step(base, lora, opt2, s);
     base.namedParameters().filter(([n]) => !n.includes('lora_')).forEach(([, p], i) => expect(Array.from(p.bits)).toEqual(before[i]));
+    // Merging into the bf16 base rounds w + scale*BA once (RNE): logits move by bf16 rounding only.
+    const d = fx.data[0];
+    const logits = () => noGrad(() => base.forward(Int32Array.from(d.ids), fx.B, fx.T).toArray());
+    const unmerged = logits();
+    lora.merge();
+    const merged = logits();
+    merged.forEach((v, i) => expect(Math.abs(v - unmerged[i]!)).toBeLessThan(0.05));
+    expect(base.getParameter('model.layers.0.self_attn.q_proj.weight').dtype).toBe('bfloat16');
+    lora.unmerge();
     opt2.dispose();
     base.dispose();
   });
