@@ -31,7 +31,7 @@ function gflops(M: number, K: number, Nn: number, w: Float32Array | Uint16Array,
 }
 
 console.log(`threads ${info.threads}, avx2 ${info.avx2}, OpenBLAS ${info.openblasAvailable ? 'loaded' : 'not loaded'}`);
-const impls = ['builtin', ...(info.openblasAvailable ? ['openblas'] : [])] as const;
+const impls: ('builtin' | 'openblas')[] = ['builtin', ...(info.openblasAvailable ? ['openblas' as const] : [])];
 console.log(`${'M x K x N'.padEnd(18)} ${impls.map((i) => `${i} f32`.padStart(14) + `${i} bf16`.padStart(15)).join('')}`);
 for (const [M, K, Nn] of SHAPES) {
   const x = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i));

@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstring>
 #include <numeric>
-#include <vector>
 
 #include "gemm_impl.h"
 #include "threadpool.h"
@@ -83,16 +82,11 @@ inline int64_t balanced_block(int64_t n, int64_t max, int64_t unit) {
 
 inline int64_t kc_block(int64_t K) { return balanced_block(K, blocking().kc, 1); }
 
-// Per-thread scratch for a widened bfloat16 block of B (one packing block: at most kc x nc floats).
-thread_local std::vector<float> t_widen;
-
-// Packs op(B)[k0 : k0+kc, j0 : j0+nc] as kr.pack_b does; a bfloat16 B (g.Bh) is first widened block by block
-// into a small per-thread scratch (the packing block's size), then packed by the same tuned routine.
-void pack_b_any(const GemmArgs& g, const GemmKernels& kr, int64_t k0, int64_t j0, int64_t kc, int64_t nc, float* Bp) {
-  if (!g.Bh) return kr.pack_b(g.transB, g.B, g.ldb, k0, j0, kc, nc, Bp);
-  if (t_widen.size() < static_cast<size_t>(kc * nc)) t_widen.resize(kc * nc);
-  const int64_t ld = widen_bf16_block(g.transB, g.Bh, g.ldb, k0, j0, kc, nc, t_widen.data());
-  kr.pack_b(g.transB, t_widen.data(), ld, 0, 0, kc, nc, Bp);
+// Packs op(B)[k0 : k0+kc, j0 : j0+nc] with kr's packing; a bfloat16 B (g.Bh) is widened as it is packed.
+inline void pack_b_any(const GemmArgs& g, const GemmKernels& kr, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                       float* Bp) {
+  if (g.Bh) kr.pack_b_bf16(g.transB, g.Bh, g.ldb, k0, j0, kc, nc, Bp);
+  else kr.pack_b(g.transB, g.B, g.ldb, k0, j0, kc, nc, Bp);
 }
 
 // Packs all of alpha*op(A) (all M rows, every KC block): block pc starts at dst + round_up(M, MR) * pc and its
@@ -190,8 +184,13 @@ void pack_a_portable(bool transA, const float* A, int64_t lda, int64_t i0, int64
   }
 }
 
-void pack_b_portable(bool transB, const float* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
-                     float* Bp) {
+// Element type T of B is float, or uint16_t bfloat16 bits (widened by load()).
+inline float load(float v) { return v; }
+inline float load(uint16_t h) { return bf16_to_f32(h); }
+
+template <typename T>
+void pack_b_portable_t(bool transB, const T* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                       float* Bp) {
   for (int64_t jp = 0; jp < nc; jp += kNR) {
     const int64_t nr = std::min<int64_t>(kNR, nc - jp);
     float* dst = Bp + jp * kc;
@@ -200,12 +199,22 @@ void pack_b_portable(bool transB, const float* B, int64_t ldb, int64_t k0, int64
         float v = 0.0f;
         if (c < nr) {
           const int64_t j = j0 + jp + c, kk = k0 + k;
-          v = transB ? B[j * ldb + kk] : B[kk * ldb + j];
+          v = load(transB ? B[j * ldb + kk] : B[kk * ldb + j]);
         }
         dst[k * kNR + c] = v;
       }
     }
   }
+}
+
+void pack_b_portable(bool transB, const float* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                     float* Bp) {
+  pack_b_portable_t(transB, B, ldb, k0, j0, kc, nc, Bp);
+}
+
+void pack_b_bf16_portable(bool transB, const uint16_t* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                          float* Bp) {
+  pack_b_portable_t(transB, B, ldb, k0, j0, kc, nc, Bp);
 }
 
 // 4-float vectors (GCC/Clang vector extension: SSE2 on x86-64, NEON elsewhere). The 6x16 tile is computed as
@@ -251,10 +260,7 @@ int64_t widen_bf16_block(bool transB, const uint16_t* Bh, int64_t ldb, int64_t k
   for (int64_t r = 0; r < rows; ++r) {
     const uint16_t* s = src + r * ldb;
     float* d = dst + r * cols;
-    for (int64_t c = 0; c < cols; ++c) {
-      const uint32_t u = static_cast<uint32_t>(s[c]) << 16;  // bf16 bits are the top half of a float32
-      std::memcpy(d + c, &u, 4);
-    }
+    for (int64_t c = 0; c < cols; ++c) d[c] = bf16_to_f32(s[c]);
   }
   return cols;
 }
@@ -271,7 +277,9 @@ bool cpu_has_avx2_fma() {
 #endif
 }
 
-GemmKernels portable_kernels() { return {kernel_portable, pack_a_portable, pack_b_portable, "portable"}; }
+GemmKernels portable_kernels() {
+  return {kernel_portable, pack_a_portable, pack_b_portable, "portable", pack_b_bf16_portable};
+}
 
 void gemm_blocked(const GemmBatch& p, const GemmKernels& kr) {
   const GemmArgs& g = p.g;

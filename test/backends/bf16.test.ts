@@ -164,6 +164,20 @@ describe.each(BACKENDS)('bf16 GEMM and gather on %s', (name, backend) => {
   });
 });
 
+describe.runIf(BACKENDS.some(([n]) => n === 'cpu-native'))('bf16 arguments at the addon boundary', () => {
+  it('gemm takes bf16 bits only as b, bounds-checked; embedding checks bf16 weight length', () => {
+    const N = nativeAddon();
+    const f = (n: number) => new Float32Array(n);
+    const h = (n: number) => new Uint16Array(n);
+    expect(() => N.gemm(false, false, 2, 2, 2, 1, 0, 1, h(4) as unknown as Float32Array, 0, 2, 0, f(4), 0, 2, 0, f(4), 0, 2, 0)).toThrow(/a must be a Float32Array/);
+    expect(() => N.gemm(false, false, 2, 2, 2, 1, 0, 1, f(4), 0, 2, 0, f(4), 0, 2, 0, h(4) as unknown as Float32Array, 0, 2, 0)).toThrow(/c must be a Float32Array/);
+    expect(() => N.gemm(false, false, 2, 2, 2, 1, 0, 1, f(4), 0, 2, 0, h(3), 0, 2, 0, f(4), 0, 2, 0)).toThrow(/operand b: matrix extends past the end/);
+    expect(() => N.gemm(false, true, 2, 3, 2, 1, 0, 1, f(4), 0, 2, 0, h(6), 1, 2, 0, f(6), 0, 3, 0)).toThrow(RangeError);
+    expect(() => N.gemm(false, false, 2, 2, 2, 1, 0, 1, f(4), 0, 2, 0, new Int16Array(4) as unknown as Uint16Array, 0, 2, 0, f(4), 0, 2, 0)).toThrow(/b must be a Float32Array or \(bfloat16\) Uint16Array/);
+    expect(() => N.embedding(h(6), Int32Array.from([2]), 1, 3, f(3))).toThrow(/outside \[0, 2\)/);
+  });
+});
+
 describe.each(BACKENDS)('bf16 model forward on %s', (_n, backend) => {
   it('equals the same model with the widened float32 weights (GPT-2 and Llama)', () => {
     const llama = parseConfig(fx.config);
