@@ -16,7 +16,7 @@ export interface MatmulOpts { transA?: boolean; transB?: boolean }
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
   checkTensor('matmul', 'a', a);
   checkTensor('matmul', 'b', b);
-  checkWeight('matmul', a, { b });
+  checkWeight('matmul', a, { b }, 'a');
   checkMinRank('matmul', 'a', a, 2);
   checkMinRank('matmul', 'b', b, 2);
   opts = checkOpts('matmul', opts);

@@ -37,11 +37,17 @@ export function checkSame(op: string, named: Record<string, Tensor>): void {
   }
 }
 
-/** Asserts a weight operand fits x: same backend, and the same dtype, or bfloat16 (a stored weight) with x float32. */
-export function checkWeight(op: string, x: Tensor, named: Record<string, Tensor>): void {
+/** Asserts weight operands fit the input x (named xName): same backend, and the same dtype, or bfloat16 (a
+ *  stored weight, widened inside the kernel) when x is float32. */
+export function checkWeight(op: string, x: Tensor, named: Record<string, Tensor>, xName = 'x'): void {
   for (const [n, w] of Object.entries(named)) {
-    if (w.dtype === 'bfloat16' && x.dtype === 'float32') checkSame(op, { x: x, [n]: { dtype: 'float32', backend: w.backend } as Tensor });
-    else checkSame(op, { x, [n]: w });
+    if (w.backend !== x.backend) {
+      throw new ArgumentError(`${op}: '${n}' is on backend ${w.backend.name} but '${xName}' is on ${x.backend.name}`);
+    }
+    if (w.dtype !== x.dtype && !(w.dtype === 'bfloat16' && x.dtype === 'float32')) {
+      const hint = w.dtype === 'bfloat16' || x.dtype === 'bfloat16' ? ' (only a weight operand may be bfloat16, with float32 input)' : '';
+      throw new DTypeError(`${op}: '${n}' is ${w.dtype} but '${xName}' is ${x.dtype}${hint}`);
+    }
   }
 }
 
