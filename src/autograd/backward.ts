@@ -1,7 +1,8 @@
 // Reverse-mode backward over the recorded graph, pruned to tensors that require grad. Leaf gradients
-// accumulate into .grad (category 'gradients'); intermediate gradients are freed as soon as they are used.
-import { Tensor } from '../tensor/tensor.js';
-import { untrack } from '../tensor/scope.js';
+// accumulate into .grad (category 'gradients'); intermediate gradients are freed as soon as they are used, and
+// what each node saved for backward as soon as its backward has run. A graph is used once.
+import { Tensor, releaseNode } from '../tensor/tensor.js';
+import { scope, untrack } from '../tensor/scope.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { shapesEqual, fmtShape, contiguousStrides } from '../util/shape.js';
 import { noGrad } from './tape.js';
@@ -53,9 +54,15 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
   g.dispose();
 }
 
+export interface BackwardOptions {
+  /** Called once per leaf as soon as its gradient is complete (every op that reads the leaf has run its
+   *  backward), e.g. to apply the optimizer update and free the gradient at once. */
+  onLeafGrad?: (leaf: Tensor) => void;
+}
+
 /** Computes d(root)/d(leaf) for every leaf that requires grad, accumulating into leaf.grad.
  *  grad defaults to 1 for a one-element root. */
-export function backward(root: Tensor, grad?: Tensor): void {
+export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}): void {
   if (!root.requiresGrad) throw new ArgumentError(`backward: tensor ${root.describe()} does not require grad`);
   if (!grad && root.size !== 1) {
     throw new ShapeError(`backward: root ${fmtShape(root.shape)} is not a scalar; pass its gradient explicitly`);
@@ -76,21 +83,31 @@ export function backward(root: Tensor, grad?: Tensor): void {
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
       const g = grads.get(t);
-      if (!g) continue;
       grads.delete(t);
       if (!t.node) {
-        accumulateLeaf(t, g);
+        // Reverse topological order: every consumer of this leaf has run, so its gradient is complete (ops
+        // may also have accumulated into leaf.grad in place).
+        if (g) accumulateLeaf(t, g);
+        if (t.grad) opts.onLeafGrad?.(t);
         continue;
       }
-      const { inputs } = t.node;
+      if (!g) continue;
+      const node = t.node;
+      if (node.released) {
+        throw new ArgumentError(`backward: the graph through ${node.op} ${fmtShape(t.shape)} was already used by a backward or dropped by its scope`);
+      }
+      const { inputs } = node;
       const needs = inputs.map((x) => x.requiresGrad);
-      const inGrads = t.node.backward(g, needs);
+      // Each node's backward runs in its own scope: its temporaries go when it returns; then what the node
+      // saved for backward is released.
+      const inGrads = scope(() => node.backward(g, needs));
+      releaseNode(node);
       for (let i = 0; i < inputs.length; i++) {
         let gi = inGrads[i];
         if (!needs[i] || !gi) continue;
         const x = inputs[i];
         if (!shapesEqual(gi.shape, x.shape)) {
-          throw new ShapeError(`backward of ${t.node.op}: gradient ${fmtShape(gi.shape)} for input ${i} does not match ${fmtShape(x.shape)}`);
+          throw new ShapeError(`backward of ${node.op}: gradient ${fmtShape(gi.shape)} for input ${i} does not match ${fmtShape(x.shape)}`);
         }
         // A backward may pass g (or one tensor twice) through; give each consumer its own view.
         if (gi === g || inGrads.indexOf(gi) < i) gi = view(gi);
@@ -106,6 +123,8 @@ export function backward(root: Tensor, grad?: Tensor): void {
       }
       g.dispose();
     }
+    // Nodes the gradient never reached are done too.
+    for (const t of order) if (t.node) releaseNode(t.node);
   });
 }
 

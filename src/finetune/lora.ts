@@ -6,6 +6,7 @@ import { computeDtype, syncMasters } from '../tensor/precision.js';
 import { Module } from '../nn/module.js';
 import { Linear, type LinearAdapter } from '../nn/layers.js';
 import { noGrad } from '../autograd/tape.js';
+import { scope } from '../tensor/scope.js';
 import { Rng } from '../util/rng.js';
 import { bf16BitsToF32, f32ToBf16Bits } from '../util/bf16.js';
 import { ArgumentError } from '../util/errors.js';
@@ -70,21 +71,20 @@ export class LoraAdapter extends Module implements LinearAdapter {
     this.merged = false;
   }
 
+  /** W += sign * delta, in place; the scope frees every temporary of the delta. */
   private addToBase(sign: 1 | -1): void {
-    noGrad(() => {
-      const d = this.deltaWeight();
+    scope(() => noGrad(() => {
+      const d = F.scale(this.deltaWeight(), sign);
       const w = this.base.weight;
-      const b = d.buf;
       if (w.dtype === 'bfloat16') {
         // A bf16 base: w = RNE(w + delta) in float32 (so unmerge restores w only up to bf16 rounding).
+        const delta = d.toTypedArray(); // row-major values of d
         const wb = w.bits;
-        for (let i = 0; i < wb.length; i++) wb[i] = f32ToBf16Bits(bf16BitsToF32(wb[i]!) + sign * b[i]!);
+        for (let i = 0; i < wb.length; i++) wb[i] = f32ToBf16Bits(bf16BitsToF32(wb[i]!) + delta[i]!);
       } else {
-        const wb = w.buf;
-        for (let i = 0; i < wb.length; i++) wb[i] += sign * b[i];
+        w.backend.binary('add', w.buf, 0, w.strides, d.buf, d.offset, d.strides, w.buf, w.shape);
       }
-      d.dispose();
-    });
+    }));
   }
 }
 

@@ -2,6 +2,7 @@
 // positions, LayerNorm, gelu_new, head tied to wte.
 import type { Tensor, Parameter } from '../tensor/tensor.js';
 import * as F from '../ops/index.js';
+import { scope } from '../tensor/scope.js';
 import { Module, ModuleList, type ParamFactory } from '../nn/module.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { ArgumentError } from '../util/errors.js';
@@ -59,8 +60,9 @@ export class Gpt2Block extends Module {
     this.mlp = this.module('mlp', new Gpt2Mlp(f, cfg));
   }
   forward(x: Tensor, layer: number, cache?: KVCache): Tensor {
-    const h = F.add(x, this.attn.forward(this.ln_1.forward(x), layer, cache));
-    return F.add(h, this.mlp.forward(this.ln_2.forward(h)));
+    // Each sub-layer runs in a scope: what its backward does not need is freed as soon as it returns.
+    const h = F.add(x, scope(() => this.attn.forward(this.ln_1.forward(x), layer, cache)));
+    return F.add(h, scope(() => this.mlp.forward(this.ln_2.forward(h))));
   }
 }
 
@@ -115,8 +117,8 @@ export class Gpt2Model extends Module implements CausalLM {
     }
     const t = this.transformer;
     const pos = Int32Array.from({ length: T }, (_, i) => start + i);
-    let x = F.add(t.wte.forward(ids, [B, T]), t.wpe.forward(pos, [T])); // (B, T, C)
-    this.blocks.forEach((block, i) => (x = block.forward(x, i, cache)));
+    let x = scope(() => F.add(t.wte.forward(ids, [B, T]), t.wpe.forward(pos, [T]))); // (B, T, C)
+    this.blocks.forEach((block, i) => (x = scope(() => block.forward(x, i, cache))));
     cache?.advance(T);
     x = t.ln_f.forward(x);
     return F.linear(x, this.lm_head ? this.lm_head.weight : t.wte.weight); // (B, T, V)

@@ -3,6 +3,7 @@
 import type { Tensor, Parameter } from '../tensor/tensor.js';
 import * as F from '../ops/index.js';
 import { computeDtype } from '../tensor/precision.js';
+import { scope } from '../tensor/scope.js';
 import { Module, ModuleList, type ParamFactory } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
 import { ArgumentError } from '../util/errors.js';
@@ -65,8 +66,9 @@ export class LlamaBlock extends Module {
     this.mlp = this.module('mlp', new LlamaMlp(f, cfg));
   }
   forward(x: Tensor, rope: { cos: Tensor; sin: Tensor }, layer: number, cache?: KVCache): Tensor {
-    const h = F.add(x, this.self_attn.forward(this.input_layernorm.forward(x), rope, layer, cache));
-    return F.add(h, this.mlp.forward(this.post_attention_layernorm.forward(h)));
+    // Each sub-layer runs in a scope: what its backward does not need is freed as soon as it returns.
+    const h = F.add(x, scope(() => this.self_attn.forward(this.input_layernorm.forward(x), rope, layer, cache)));
+    return F.add(h, scope(() => this.mlp.forward(this.post_attention_layernorm.forward(h))));
   }
 }
 
@@ -136,7 +138,7 @@ export class LlamaModel extends Module implements CausalLM {
     const rope = F.ropeTables(T, this.config.headDim, this.config.ropeTheta, start,
       { backend: emb.weight.backend, dtype: computeDtype(emb.weight.dtype), invFreq: this.invFreq });
     let x = emb.forward(ids, [B, T]); // (B, T, C)
-    this.blocks.forEach((block, i) => (x = block.forward(x, rope, i, cache)));
+    this.blocks.forEach((block, i) => (x = scope(() => block.forward(x, rope, i, cache))));
     cache?.advance(T);
     x = this.model.norm.forward(x);
     return F.linear(x, this.lm_head ? this.lm_head.weight : emb.weight); // (B, T, V)

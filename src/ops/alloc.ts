@@ -18,6 +18,11 @@ export function dense(t: Tensor): Tensor {
   return out;
 }
 
+/** The dense() results that are copies (temporaries), given [dense, original] pairs. */
+export function copies(...pairs: [Tensor, Tensor][]): Tensor[] {
+  return pairs.filter(([d, t]) => d !== t).map(([d]) => d);
+}
+
 /** Disposes temporaries made by dense() (those that are not the original). */
 export function release(tmp: Tensor, original: Tensor): void {
   if (tmp !== original) tmp.dispose();

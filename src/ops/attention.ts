@@ -5,7 +5,7 @@ import { record } from '../autograd/tape.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
 import { checkNumber, checkOpts, checkRank, checkSame, checkTensor } from './validate.js';
-import { dense, emptyLike, release } from './alloc.js';
+import { copies, dense, emptyLike } from './alloc.js';
 
 export interface AttentionOpts {
   /** Mask future keys (default true). With a longer key axis (KV cache), query t sees keys <= t + Tk - T. */
@@ -70,7 +70,6 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts =
       gemm(false, true, GT, Tk, hs, 1, gd, vd, gp);
       const gs = emptyLike(probs);
       be.softmaxBackward(probs.buf, gp.buf, gs.buf, B * nh * T, Tk);
-      gp.dispose();
       if (needs[0]) {
         gq = emptyLike(q);
         gemm(false, false, GT, hs, Tk, scale, gs, kd, gq);
@@ -79,9 +78,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts =
         gk = emptyLike(k);
         gemm(true, false, Tk, hs, GT, scale, gs, qd, gk);
       }
-      gs.dispose();
     }
-    release(gd, g);
     return [gq, gk, gv];
-  }, [qd, kd, vd, probs]);
+  }, [qd, kd, vd, probs], [probs, ...copies([qd, q], [kd, k], [vd, v])]);
 }

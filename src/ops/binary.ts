@@ -16,48 +16,46 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
-function binaryOp(op: BinaryOp, a: Tensor, b: Tensor,
-  backward: (g: Tensor, needs: readonly boolean[]) => [Tensor | null, Tensor | null]): Tensor {
+/** saves: which of a, b and the output the backward reads. */
+function binaryOp(op: BinaryOp, a: Tensor, b: Tensor, saves: 'none' | 'ab' | 'out-a',
+  backward: (g: Tensor, needs: readonly boolean[], out: Tensor) => [Tensor | null, Tensor | null]): Tensor {
   checkTensor(op, 'a', a);
   checkTensor(op, 'b', b);
   checkSame(op, { a, b });
-  return record(binaryKernel(op, a, b), op, [a, b], backward);
+  const out = binaryKernel(op, a, b);
+  const saved = saves === 'ab' ? [a, b] : saves === 'out-a' ? [out, a] : [];
+  return record(out, op, [a, b], (g, needs) => backward(g, needs, out), saved);
 }
 
-/** Reduces a full-shape gradient to the input's shape, freeing the temporary when a copy was made. */
-function reduced(g: Tensor, shape: readonly number[]): Tensor {
-  const r = sumTo(g, shape);
-  if (r !== g) g.dispose();
-  return r;
-}
+/** Reduces a full-shape gradient to the input's shape (the backward's scope frees the full-shape one). */
+const reduced = sumTo;
 
 // d add: (g, g), each summed to its input's shape
 export const add = (a: Tensor, b: Tensor): Tensor =>
-  binaryOp('add', a, b, (g, n) => [n[0] ? sumTo(g, a.shape) : null, n[1] ? sumTo(g, b.shape) : null]);
+  binaryOp('add', a, b, 'none', (g, n) => [n[0] ? sumTo(g, a.shape) : null, n[1] ? sumTo(g, b.shape) : null]);
 
 // d sub: (g, -g)
 export const sub = (a: Tensor, b: Tensor): Tensor =>
-  binaryOp('sub', a, b, (g, n) => {
+  binaryOp('sub', a, b, 'none', (g, n) => {
     let gb: Tensor | null = null;
     if (n[1]) {
       const s = dense(sumTo(g, b.shape));
       gb = emptyLike(s);
       s.backend.unary('neg', s.buf, gb.buf, s.size, 0, 0);
-      if (s !== g) s.dispose();
     }
     return [n[0] ? sumTo(g, a.shape) : null, gb];
   });
 
 // d mul: (g * b, g * a)
 export const mul = (a: Tensor, b: Tensor): Tensor =>
-  binaryOp('mul', a, b, (g, n) => [
+  binaryOp('mul', a, b, 'ab', (g, n) => [
     n[0] ? reduced(binaryKernel('mul', g, b), a.shape) : null,
     n[1] ? reduced(binaryKernel('mul', g, a), b.shape) : null,
   ]);
 
 // d div: (g / b, -g * a / b^2)
 export const div = (a: Tensor, b: Tensor): Tensor =>
-  binaryOp('div', a, b, (g, n) => {
+  binaryOp('div', a, b, 'ab', (g, n) => {
     const ga = n[0] ? reduced(binaryKernel('div', g, b), a.shape) : null;
     let gb: Tensor | null = null;
     if (n[1]) {
@@ -65,8 +63,6 @@ export const div = (a: Tensor, b: Tensor): Tensor =>
       const t = binaryKernel('mul', gOverB, a);
       const q = binaryKernel('div', t, b);
       q.backend.unary('neg', q.buf, q.buf, q.size, 0, 0);
-      gOverB.dispose();
-      t.dispose();
       gb = reduced(q, b.shape);
     }
     return [ga, gb];
@@ -78,7 +74,7 @@ export const minimum = (a: Tensor, b: Tensor): Tensor => minMax('minimum', a, b)
 
 function minMax(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
   // d max: g routed to the selected input (mask = (out == a))
-  const out = binaryOp(op, a, b, (g, n) => {
+  return binaryOp(op, a, b, 'out-a', (g, n, out) => {
     const maskA = selectMask(out, a);
     const ga = n[0] ? reduced(binaryKernel('mul', g, maskA), a.shape) : null;
     let gb: Tensor | null = null;
@@ -86,12 +82,9 @@ function minMax(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
       const maskB = emptyLike(maskA);
       maskA.backend.unary('affine', maskA.buf, maskB.buf, maskA.size, -1, 1);
       gb = reduced(binaryKernel('mul', g, maskB), b.shape);
-      maskB.dispose();
     }
-    maskA.dispose();
     return [ga, gb];
   });
-  return out;
 }
 
 /** 1 where out equals a (broadcast to out's shape), else 0. */

@@ -4,7 +4,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { ArgumentError } from '../util/errors.js';
 import { checkIndices, checkMinRank, checkNumber, checkOpts, checkTensor } from './validate.js';
-import { dense, emptyLike } from './alloc.js';
+import { copies, dense, emptyLike } from './alloc.js';
 
 export interface CrossEntropyOpts { ignoreIndex?: number; reduction?: 'mean' | 'sum' }
 
@@ -37,7 +37,6 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: CrossEnt
     scale.backend.fill(scale.buf, g.buf[g.offset] / divisor);
     const gl = emptyLike(logits);
     logits.backend.crossEntropyBackward(ld.buf, lse.buf, targets, rows, V, ignoreIndex, scale.buf, gl.buf);
-    scale.dispose();
     return [gl];
-  }, [ld, lse]);
+  }, [ld, lse], [lse, ...copies([ld, logits])]);
 }

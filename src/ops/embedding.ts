@@ -1,6 +1,7 @@
 // embedding: gathers rows of a (V, C) weight by token id; the gradient scatter-adds back into the rows.
 import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
+import { leafGradSink } from '../autograd/leaf-grad.js';
 import { checkShape, numel, fmtShape } from '../util/shape.js';
 import { ShapeError } from '../util/errors.js';
 import { checkIndices, checkRank, checkTensor } from './validate.js';
@@ -20,13 +21,13 @@ export function embedding(weight: Tensor, ids: Int32Array, shape: readonly numbe
     : emptyLike(weight, [...shape, C]);
   weight.backend.embedding(weightBuf(wd), ids, n, C, out.buf);
   release(wd, weight);
-  // d embedding: dW[ids[i]] += g[i]
+  // d embedding: dW[ids[i]] += g[i] (straight into a parameter's .grad)
   return record(out, 'embedding', [weight], (g) => {
     if (g.size !== n * C) throw new ShapeError(`embedding backward: gradient ${fmtShape(g.shape)} does not match ids ${fmtShape(shape)}`);
     const gd = dense(g);
-    const gw = emptyLike(weight);
+    const sink = leafGradSink(weight);
+    const gw = sink ?? emptyLike(weight);
     weight.backend.embeddingBackward(ids, gd.buf, n, C, gw.buf);
-    release(gd, g);
-    return [gw];
+    return [sink ? null : gw];
   });
 }

@@ -1,6 +1,7 @@
 // matmul (batched, all transpose forms, broadcast of a 2-D operand) and linear (nn.Linear or Conv1D layout).
 import type { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
+import { leafGradSink } from '../autograd/leaf-grad.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
 import { checkMinRank, checkOpts, checkRank, checkTensor, checkWeight } from './validate.js';
@@ -51,26 +52,20 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
   release(ad, a);
   release(bd, b);
   // d (opA(A) opB(B)): dA = g opB(B)ᵀ (transposed back when transA); dB = opA(A)ᵀ g (likewise); summed over
-  // the batch for a shared 2-D operand.
+  // the batch for a shared 2-D operand (the backward's scope frees the unsummed one).
   return record(out, 'matmul', [a, b], (g, needs) => {
     let ga: Tensor | null = null;
     let gb: Tensor | null = null;
     if (needs[0]) {
       ga = transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB });
-      ga = sumBatch(ga, a.shape);
+      ga = sumTo(ga, a.shape);
     }
     if (needs[1]) {
       gb = transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA });
-      gb = sumBatch(gb, b.shape);
+      gb = sumTo(gb, b.shape);
     }
     return [ga, gb];
-  });
-}
-
-function sumBatch(g: Tensor, shape: readonly number[]): Tensor {
-  const r = sumTo(g, shape);
-  if (r !== g) g.dispose();
-  return r;
+  }, [a, b]);
 }
 
 export interface LinearOpts {
@@ -123,24 +118,31 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: L
   release(xd, x);
   release(wd, w);
   const inputs = bias ? [x, w, bias] : [x, w];
-  // d linear: dx = g W (out_in) or g Wᵀ (in_out); dW = gᵀ x (out_in) or xᵀ g (in_out); db = sum_rows g
+  // d linear: dx = g W (out_in) or g Wᵀ (in_out); dW = gᵀ x (out_in) or xᵀ g (in_out); db = sum_rows g.
+  // A parameter's dW is accumulated straight into its .grad (GEMM with beta = 1).
   return record(y, 'linear', inputs, (g, needs) => {
     const g2 = reshape(g, [rows, outF]); // (rows, out)
     let gx: Tensor | null = null;
     let gw: Tensor | null = null;
     let gb: Tensor | null = null;
     if (needs[0]) {
-      const gx2 = matmul(g2, w, { transB: layout === 'in_out' }); // (rows, in)
-      gx = reshape(gx2, x.shape);
-      gx2.dispose();
+      gx = reshape(matmul(g2, w, { transB: layout === 'in_out' }), x.shape); // (rows, in) -> x's shape
     }
     if (needs[1]) {
-      const x2 = reshape(x, [rows, inF]); // (rows, in)
-      gw = layout === 'out_in' ? matmul(g2, x2, { transA: true }) : matmul(x2, g2, { transA: true });
-      x2.dispose();
+      const sink = leafGradSink(w);
+      const target = sink ?? emptyLike(w);
+      const gd = dense(g2);
+      const xd2 = dense(x);
+      const [a, lda, b, ldb, M, N] = layout === 'out_in' ? [gd, outF, xd2, inF, outF, inF] : [xd2, inF, gd, outF, inF, outF];
+      x.backend.gemm({
+        transA: true, transB: false, M, N, K: rows, alpha: 1, beta: sink ? 1 : 0, batch: 1,
+        a: a.buf, aOffset: 0, lda, aBatchStride: 0,
+        b: b.buf, bOffset: 0, ldb, bBatchStride: 0,
+        c: target.buf, cOffset: 0, ldc: N, cBatchStride: 0,
+      });
+      if (!sink) gw = target;
     }
     if (needs[2]) gb = sumTo(g2, [outF]);
-    g2.dispose();
     return [gx, gw, gb];
-  });
+  }, [x, w]);
 }

@@ -4,7 +4,7 @@ import { record } from '../autograd/tape.js';
 import { ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
 import { checkMinRank, checkNumber, checkTensor, checkWeight } from './validate.js';
-import { dense, denseF32, emptyLike, release } from './alloc.js';
+import { copies, dense, denseF32, emptyLike, release } from './alloc.js';
 
 function checkNormArgs(op: string, x: Tensor, w: Tensor, b: Tensor | null, eps: number): number {
   checkTensor(op, 'x', x);
@@ -43,9 +43,8 @@ export function layerNorm(x: Tensor, w: Tensor, b: Tensor | null, eps = 1e-5): T
     const gb = b && needs[2] ? emptyLike(b) : null;
     x.backend.layerNormBackward(xd.buf, wd.buf, mean.buf, rstd.buf, gd.buf, rows, C,
       gx ? gx.buf : null, gw ? gw.buf : null, gb ? gb.buf : null);
-    release(gd, g);
     return [gx, gw, gb];
-  }, [xd, wd, mean, rstd]);
+  }, [xd, wd, mean, rstd], [mean, rstd, ...copies([xd, x], [wd, w])]);
 }
 
 /** x / sqrt(mean(x^2) + eps) * w over the last dim (Llama's RMSNorm). */
@@ -63,7 +62,6 @@ export function rmsNorm(x: Tensor, w: Tensor, eps = 1e-6): Tensor {
     const gx = needs[0] ? emptyLike(x) : null;
     const gw = needs[1] ? emptyLike(w) : null;
     x.backend.rmsNormBackward(xd.buf, wd.buf, rstd.buf, gd.buf, rows, C, gx ? gx.buf : null, gw ? gw.buf : null);
-    release(gd, g);
     return [gx, gw];
-  }, [xd, wd, rstd]);
+  }, [xd, wd, rstd], [rstd, ...copies([xd, x], [wd, w])]);
 }

@@ -5,7 +5,7 @@ import { record } from '../autograd/tape.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
 import { checkMinRank, checkNumber, checkSame, checkTensor } from './validate.js';
-import { dense, emptyLike, release } from './alloc.js';
+import { copies, dense, emptyLike, release } from './alloc.js';
 import { tensor, type CreateOpts } from './creation.js';
 
 export type RopeLayout = 'half' | 'interleaved';
@@ -59,5 +59,5 @@ export function rope(x: Tensor, cos: Tensor, sin: Tensor, layout: RopeLayout = '
   };
   const y = apply(x, false);
   // d rope: the inverse rotation of g (rotation matrices are orthogonal)
-  return record(y, 'rope', [x], (g) => [apply(g, true)], [cd, sd].filter((t, i) => t !== [cos, sin][i]));
+  return record(y, 'rope', [x], (g) => [apply(g, true)], [cd, sd], copies([cd, cos], [sd, sin]));
 }

@@ -27,7 +27,6 @@ export function softmax(x: Tensor, opts: SoftmaxOpts = {}): Tensor {
     const gd = dense(g);
     const gx = emptyLike(x);
     x.backend.softmaxBackward(y.buf, gd.buf, gx.buf, rows, cols);
-    release(gd, g);
     return [gx];
-  });
+  }, [y]);
 }

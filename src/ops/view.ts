@@ -108,7 +108,6 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
     const gd = g.isDense() ? g : copyContiguous(g);
     const gx = emptyLike(g, x.shape);
     g.backend.sumReduce(gd.buf, shape, keep, gx.buf);
-    if (gd !== g) gd.dispose();
     return [gx];
   });
 }

@@ -37,12 +37,24 @@ export class Storage {
   }
 }
 
-/** A recorded op: its inputs and a backward that maps the output gradient to input gradients. */
+/** A recorded op: its inputs, the tensors its backward reads (held until it has run) and a backward that maps
+ *  the output gradient to input gradients. */
 export interface GradNode {
   readonly op: string;
   readonly inputs: readonly Tensor[];
+  /** What the backward reads; each is held (kept alive past its owner's dispose) until release(). */
+  readonly saved: readonly Tensor[];
+  /** True once the backward ran or the graph was dropped: the saved tensors are gone. */
+  released: boolean;
   /** needs[i] says whether input i needs a gradient; entries for inputs that do not may be null. */
   backward(grad: Tensor, needs: readonly boolean[]): (Tensor | null)[];
+}
+
+/** Drops a node's holds on its saved tensors (each is freed if its owner already disposed it). Idempotent. */
+export function releaseNode(node: GradNode): void {
+  if (node.released) return;
+  node.released = true;
+  for (const t of node.saved) t.unhold();
 }
 
 export interface TensorInit {
@@ -67,6 +79,10 @@ export class Tensor {
   node: GradNode | null = null;
   name: string | undefined;
   private disposed = false;
+  /** Graph nodes that will read this tensor in backward; while > 0, dispose() only marks it. */
+  private holds = 0;
+  /** Its owner (a scope, an op, the caller) disposed it while held: freed when the last hold goes. */
+  private ownerDisposed = false;
 
   constructor(init: TensorInit) {
     this.storage = init.storage;
@@ -158,13 +174,32 @@ export class Tensor {
     return this.buf[this.offset];
   }
 
-  /** Frees this view; the storage goes when its last view does. Safe to call twice. */
+  /** Frees this view; the storage goes when its last view does. Safe to call twice. While a graph node holds
+   *  the tensor for its backward, the memory stays until that backward has run. The graph link (node) stays:
+   *  backward still passes through a freed intermediate. */
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.node = null;
+    if (this.disposed || this.ownerDisposed) return;
     untrack(this);
+    if (this.holds > 0) {
+      this.ownerDisposed = true;
+      return;
+    }
+    this.disposed = true;
     this.storage.release();
+  }
+
+  /** A graph node will read this tensor in its backward. */
+  hold(): void {
+    if (this.disposed) throw new DisposedError(`tensor ${this.describe()} was saved for backward after it was disposed`);
+    this.holds++;
+  }
+
+  /** The node's backward ran (or its graph was dropped). */
+  unhold(): void {
+    if (--this.holds === 0 && this.ownerDisposed) {
+      this.ownerDisposed = false;
+      this.dispose();
+    }
   }
 
   /** Keeps this tensor beyond the enclosing scopes; it then lives until dispose(). */

@@ -56,6 +56,9 @@ const optimSchema = z.object({
   warmupSteps: nonNegInt.default(0),
   minLrRatio: z.number().min(0).max(1).default(0),
   maxGradNorm: z.number().positive().nullable().default(1.0),
+  /** Apply AdamW to each tensor as soon as its gradient is complete in backward, then free the gradient:
+   *  gradients never coexist (needs maxGradNorm: null and gradAccum: 1). */
+  updateInBackward: z.boolean().default(false),
 }).strict();
 
 const trainSchema = z.object({
@@ -130,6 +133,11 @@ export function validateConfig(raw: unknown, source = 'config'): TrainConfig {
   if (!r.success) throw new ConfigError(r.error.issues.map((i) => describeIssue(i, raw, source)).join('\n'));
   const c = r.data;
   if (c.train.steps === undefined && c.train.epochs === undefined) c.train.steps = 100;
+  if (c.optim.updateInBackward && (c.optim.maxGradNorm !== null || c.train.gradAccum !== 1)) {
+    throw new ConfigError(`${source}: 'optim.updateInBackward' = true updates each tensor before the others' gradients exist, so it ` +
+      `needs 'optim.maxGradNorm' = null (no global-norm clipping; now ${JSON.stringify(c.optim.maxGradNorm)}) and ` +
+      `'train.gradAccum' = 1 (now ${c.train.gradAccum})`);
+  }
   return c;
 }
 

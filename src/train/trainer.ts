@@ -9,6 +9,7 @@ import { crossEntropy, scale } from '../ops/index.js';
 import { makeBatch } from '../data/example.js';
 import { lrAt, type Schedule } from '../optim/schedule.js';
 import { clipGradNorm, gradNorm } from '../optim/clip.js';
+import { updateInBackward } from '../optim/update-in-backward.js';
 import { Lisa } from '../finetune/lisa.js';
 import { LoraFineTune } from '../finetune/lora.js';
 import { LisaError } from '../util/errors.js';
@@ -110,6 +111,15 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
     const micro = Array.from({ length: t.gradAccum }, () => makeBatch(stream.next(), padId));
     const tokens = micro.reduce((n, b) => n + b.tokens, 0);
     resetPeaks();
+    const trainable = method.trainableParameters();
+    const lr = lrAt(schedule, step);
+    const badLoss = (l: number) => {
+      for (const p of model.parameters()) p.zeroGrad();
+      return new TrainingError(`step ${step + 1}: the loss is ${l}; stopping without applying this update. ` +
+        (findCheckpoint(cfg.out) ? `The last good checkpoint is kept in ${findCheckpoint(cfg.out)}.` : 'No checkpoint was saved yet.'));
+    };
+    // optim.updateInBackward: AdamW runs on each tensor inside backward (so the loss is checked before it).
+    const inBackward = cfg.optim.updateInBackward ? updateInBackward(trainable, optimizer, lr) : null;
     let lossSum = 0;
     for (const b of micro) {
       if (b.tokens === 0) continue;
@@ -117,20 +127,19 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
       // gradient of one large batch's mean loss.
       lossSum += scope(() => {
         const sum = crossEntropy(model.forward(b.ids, b.B, b.T), b.targets, { reduction: 'sum' });
-        backward(scale(sum, 1 / tokens));
+        if (inBackward && !Number.isFinite(sum.item())) throw badLoss(sum.item() / tokens);
+        backward(scale(sum, 1 / tokens), undefined, inBackward ?? {});
         return sum.item();
       });
     }
     const loss = lossSum / tokens;
-    if (!Number.isFinite(loss)) {
-      for (const p of model.parameters()) p.zeroGrad();
-      throw new TrainingError(`step ${step + 1}: the loss is ${loss}; stopping without applying this update. ` +
-        (findCheckpoint(cfg.out) ? `The last good checkpoint is kept in ${findCheckpoint(cfg.out)}.` : 'No checkpoint was saved yet.'));
+    if (!Number.isFinite(loss)) throw badLoss(loss);
+    let norm: number;
+    if (inBackward) norm = inBackward.norm();
+    else {
+      norm = cfg.optim.maxGradNorm ? clipGradNorm(trainable, cfg.optim.maxGradNorm) : gradNorm(trainable);
+      optimizer.step(trainable, lr);
     }
-    const trainable = method.trainableParameters();
-    const norm = cfg.optim.maxGradNorm ? clipGradNorm(trainable, cfg.optim.maxGradNorm) : gradNorm(trainable);
-    const lr = lrAt(schedule, step);
-    optimizer.step(trainable, lr);
     for (const p of model.parameters()) p.zeroGrad();
     const mem = memoryReport();
     const m: StepMetrics = {

@@ -1,4 +1,5 @@
 // LoRA: identity at init, merge == unmerged, PEFT file round trip and names, frozen base, counts, errors.
+import { memoryReport } from '../../src/tensor/memory.js';
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,10 +43,14 @@ describe.each(BACKENDS)('LoRA on %s', (_n, backend) => {
       randomizeB(lora);
       const unmerged = logits(m);
       expect(unmerged).not.toEqual(base);
+      const live = memoryReport();
       lora.merge();
       logits(m).forEach((v, i) => expect(v).toBeCloseTo(unmerged[i], 4));
       lora.unmerge();
       m.blocks[0].parameters()[1].buf.forEach((v, i) => expect(v).toBeCloseTo(baseW[i], 6));
+      // merge and unmerge leave nothing behind (no delta-weight temporaries)
+      expect(memoryReport().liveStorages).toBe(live.liveStorages);
+      expect(memoryReport().liveTotal).toBe(live.liveTotal);
     });
 
     it(`${family}: a saved adapter loads into a fresh base with identical outputs and PEFT names`, () => {

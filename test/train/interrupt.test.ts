@@ -90,8 +90,9 @@ describe('signals to a running lisa train', () => {
   }
 
   it('a second SIGINT during a long step exits at once and keeps the last complete checkpoint', async () => {
-    // Steps of about 1-3 s: the second signal (0.6 s after the first) lands inside the same step.
-    const r = writeRun(512, 4, 256, 8, 1);
+    // Steps of about 1-3 s: the second signal (0.6 s after the first) lands inside the same step (or the save
+    // after it).
+    const r = writeRun(512, 8, 256, 8, 1);
     const started = Date.now();
     const res = await run(r.configPath, [], ['SIGINT', 'SIGINT'], 2, 600);
     expect(res.code).toBe(130);
@@ -99,7 +100,8 @@ describe('signals to a running lisa train', () => {
     expect(res.out).not.toContain('checkpoint saved');
     const ckpt = findCheckpoint(r.out);
     expect(ckpt).not.toBeNull();
-    expect(savedStep(r.out)).toBeGreaterThanOrEqual(res.signalledAfter!);
+    // The last complete checkpoint: the reported step's, or the one before when the exit cut its save short.
+    expect(savedStep(r.out)).toBeGreaterThanOrEqual(res.signalledAfter! - 1);
     expect(readMetrics(r.out).length).toBeGreaterThanOrEqual(savedStep(r.out));
     const resumed = await run(r.configPath, ['--resume']);
     expect(resumed.code).toBe(0);
