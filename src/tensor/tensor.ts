@@ -99,6 +99,9 @@ export class Tensor {
   static empty(shape: Shape, opts: { dtype?: DType; backend?: Backend; category?: MemoryCategory } = {}): Tensor {
     const backend = opts.backend ?? defaultBackend();
     const dtype = opts.dtype ?? 'float32';
+    if (dtype === 'bfloat16') { // bf16 bits are plain memory that kernels widen; never from the backend's pool
+      return new Tensor({ storage: new Storage(new Uint16Array(numel(shape)), opts.category ?? 'activations'), shape, dtype, backend });
+    }
     const buf = allocBuffer(backend, dtype, numel(shape));
     return new Tensor({ storage: new Storage(buf, opts.category ?? 'activations', { backend, dtype }), shape, dtype, backend });
   }

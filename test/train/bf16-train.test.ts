@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers.js';
+import { runCli } from '../cli-helpers.js';
 import { writeFixtureRun, readMetrics, lisaFixture as fx } from './fixture-run.js';
 import { openSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { loadModel } from '../../src/models/index.js';
@@ -101,6 +102,23 @@ describe('weightDtype bfloat16 in lisa train', () => {
     m.dispose();
     src.dispose();
   });
+
+  it('with optim.updateInBackward (AdamW on each master inside backward): the same run bit for bit', async () => {
+    const runWith = async (updateInBackward: boolean) => {
+      const r = writeFixtureRun({
+        method: { kind: 'lisa', gamma: 2, period: 2, seed: 4 },
+        optim: { lr: 1e-2, weightDecay: 0.1, maxGradNorm: null, updateInBackward },
+        train: { steps: 6, batchSize: 2, seed: 1, logEvery: 1, weightDtype: 'bfloat16' },
+      });
+      const res = await runCli(['train', r.configPath]);
+      expect(res.code, res.err).toBe(0);
+      return { losses: readMetrics(r.out).map((m) => m.loss), weights: readFileSync(join(r.out, 'final', 'model.safetensors')) };
+    };
+    const after = await runWith(false);
+    const inside = await runWith(true);
+    expect(inside.losses).toEqual(after.losses);
+    expect(inside.weights.equals(after.weights)).toBe(true);
+  }, 60_000);
 
   it('an unknown weightDtype is a config error naming train.weightDtype', () => {
     const base = { model: 'x', data: { path: 'd.jsonl' }, out: 'o' };
