@@ -18,7 +18,9 @@ const gib = (b: number) => (b / 2 ** 30).toFixed(2);
 function writeCheckpoint(dir: string, dtype: 'F32' | 'BF16'): void {
   mkdirSync(dir, { recursive: true });
   const config = parseConfig(TINYLLAMA);
-  const shapes = createModel(config, { shapeOnly: true }).namedParameters().map(([name, p]) => ({ name, shape: [...p.shape], n: p.size }));
+  const shapeModel = createModel(config, { shapeOnly: true }); // on the meta backend: no memory
+  const shapes = shapeModel.namedParameters().map(([name, p]) => ({ name, shape: [...p.shape], n: p.size }));
+  shapeModel.dispose();
   // One random pool, viewed per tensor: the values are random and the writer never holds a model copy.
   const pool = new Float32Array(Math.max(...shapes.map((s) => s.n)));
   const rng = new Rng(1);

@@ -1,5 +1,6 @@
 // Memory by category of full / LoRA (r=128, all linear) / LISA (gamma 2) on a GPT-2-small-shaped model with random
-// weights: the estimate beside peaks measured over real training steps (`lisa memory --measure`).
+// weights: the estimate (training steps on the meta backend) beside the same steps measured on the real backend
+// (`lisa memory --measure`); every ratio is 1.000.
 // Run: node --import tsx bench/memory.ts [more `lisa memory` options, e.g. --seq 256 --batch 2 --json]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

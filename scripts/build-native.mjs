@@ -3,16 +3,22 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const cxx = process.env.CXX || 'g++';
-const outDir = join(root, 'build');
+// LISA_NATIVE_SANITIZE=1 builds with AddressSanitizer + UBSan into LISA_NATIVE_OUT (npm run test:sanitize).
+const sanitize = process.env.LISA_NATIVE_SANITIZE === '1';
+const outDir = process.env.LISA_NATIVE_OUT ? resolve(process.env.LISA_NATIVE_OUT) : join(root, 'build');
 const target = join(outDir, 'lisa_native.node');
 
 function warn(why) {
+  if (sanitize) {
+    console.error(`lisa-tune: sanitizer build failed (${why})`);
+    process.exit(1);
+  }
   console.warn(`lisa-tune: native addon not built (${why}); using the slower pure-TypeScript backend cpu-js.`);
   process.exit(0);
 }
@@ -34,7 +40,8 @@ const sources = readdirSync(srcDir).filter((f) => f.endsWith('.cpp')).sort();
 const objDir = join(outDir, 'obj');
 mkdirSync(objDir, { recursive: true });
 
-const common = ['-std=c++17', '-O3', '-fPIC', '-fno-math-errno', '-pthread', '-DNAPI_VERSION=8',
+const sanitizeFlags = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-g'];
+const common = ['-std=c++17', ...(sanitize ? ['-O1', ...sanitizeFlags] : ['-O3']), '-fPIC', '-fno-math-errno', '-pthread', '-DNAPI_VERSION=8',
   '-DNAPI_DISABLE_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
   `-I${napiInclude}`, `-I${addonInclude}`, `-I${srcDir}`];
 // Files named *_avx2.cpp hold AVX2/FMA kernels; they are only called after a runtime CPU check.
@@ -65,7 +72,7 @@ const failed = results.find((r) => r.code !== 0);
 if (failed) { console.error(failed.err); warn(`compiling native/${failed.name} failed`); }
 
 const tmp = `${target}.tmp`;
-const link = spawnSync(cxx, ['-shared', '-pthread', '-o', tmp, ...objects, '-ldl'], { encoding: 'utf8' });
+const link = spawnSync(cxx, ['-shared', '-pthread', ...(sanitize ? sanitizeFlags : []), '-o', tmp, ...objects, '-ldl'], { encoding: 'utf8' });
 if (link.status !== 0) { console.error(link.stderr); warn('linking failed'); }
 renameSync(tmp, target);
 if (existsSync(objDir)) rmSync(objDir, { recursive: true, force: true });

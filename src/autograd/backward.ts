@@ -8,11 +8,11 @@ import { shapesEqual, fmtShape, contiguousStrides } from '../util/shape.js';
 import { noGrad } from './tape.js';
 
 /** Topological order of the graph above root (inputs before outputs), only through nodes where
- *  requiresGrad holds. Generic so the memory replay (finetune/memory-replay.ts) walks graphs the same way. */
-export function topoOrder<T extends { node?: { inputs: readonly T[] } | null }>(root: T, requiresGrad: (t: T) => boolean): T[] {
-  const order: T[] = [];
-  const seen = new Set<T>([root]);
-  const stack: [T, number][] = [[root, 0]];
+ *  requiresGrad holds. */
+export function topoOrder(root: Tensor, requiresGrad: (t: Tensor) => boolean): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>([root]);
+  const stack: [Tensor, number][] = [[root, 0]];
   while (stack.length) {
     const top = stack[stack.length - 1];
     const [t, i] = top;

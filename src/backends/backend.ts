@@ -2,6 +2,7 @@
 //
 // Conventions shared by every kernel:
 // - Buffers are Float32Array (both backends) or Float64Array (cpu-js only, for finite-difference checks).
+//   The meta backend's buffers are empty typed arrays (no memory): Storage keeps their logical size.
 // - Unless a kernel takes strides, its buffers are contiguous row-major and start at index 0.
 // - Callers (src/ops) validate every size, offset and index before calling; kernels do not re-check.
 // - "out" buffers are fully written unless the kernel says it accumulates (+=).
@@ -42,9 +43,18 @@ export interface GemmArgs {
 }
 
 export interface Backend {
-  readonly name: 'cpu-js' | 'cpu-native';
+  readonly name: 'cpu-js' | 'cpu-native' | 'meta';
+  /** False for meta: buffers have a logical size but no memory, kernels do nothing and reads give NaN. */
+  readonly holdsData: boolean;
   supports(dtype: DType): boolean;
   alloc(dtype: DType, n: number): Buf;
+
+  /** buf[i] (NaN on meta). */
+  read(buf: Buf, i: number): number;
+  /** buf[offset + k] = values[k] for every k. */
+  write(buf: Buf, offset: number, values: ArrayLike<number>): void;
+  /** Sum of x[0..n), accumulated in float64 in index order. */
+  sum(x: Buf, n: number): number;
 
   /** dst[dstOffset + sum(i_k * dstStrides_k)] = src[srcOffset + sum(i_k * srcStrides_k)] over every index of shape. */
   copyStrided(src: Buf, srcOffset: number, srcStrides: readonly number[],

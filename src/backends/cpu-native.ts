@@ -59,8 +59,9 @@ export interface NativeAddon {
 export const UNARY_CODE = Object.fromEntries(UNARY_OPS.map((op, i) => [op, i])) as Record<UnaryOp, number>;
 export const BINARY_CODE = Object.fromEntries(BINARY_OPS.map((op, i) => [op, i])) as Record<BinaryOp, number>;
 
-/** build/lisa_native.node, two levels above this file in both src/backends and dist/backends. */
-export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../build/lisa_native.node', import.meta.url));
+/** build/lisa_native.node, two levels above this file in both src/backends and dist/backends; LISA_NATIVE_ADDON
+ *  names another build (the sanitizer build of `npm run test:sanitize`). */
+export const NATIVE_ADDON_PATH = process.env.LISA_NATIVE_ADDON ?? fileURLToPath(new URL('../../build/lisa_native.node', import.meta.url));
 
 let tried = false;
 let addon: NativeAddon | null = null;
@@ -138,10 +139,19 @@ function makeBackend(N: NativeAddon): Backend {
 
   return {
     name: 'cpu-native',
+    holdsData: true,
     supports: (dtype: DType) => dtype === 'float32',
     alloc(dtype: DType, n: number): Buf {
       if (dtype !== 'float32') throw new BackendError(`cpu-native supports only float32, not ${dtype}`);
       return new Float32Array(n);
+    },
+    // Single values and small reductions read from TypeScript: the buffers are ordinary Float32Arrays.
+    read: (buf, i) => buf[i]!,
+    write: (buf, offset, values) => buf.set(values, offset),
+    sum(x, n) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += x[i]!;
+      return s;
     },
     copyStrided(src, srcOffset, srcStrides, dst, dstOffset, dstStrides, shape) {
       N.copyStrided(f(src), srcOffset, f(dst), dstOffset, shape.length, pack3(shape, srcStrides, dstStrides));

@@ -1,20 +1,24 @@
-// Backend registry: picks cpu-native when the addon built (unless LISA_BACKEND says otherwise), else cpu-js.
+// Backend registry: picks cpu-native when the addon built (unless LISA_BACKEND says otherwise), else cpu-js;
+// meta (shape-only) is chosen explicitly, never as the default.
 import type { Backend } from './backend.js';
 import { cpuJs } from './cpu-js/index.js';
 import { loadNativeBackend, nativeUnavailableReason } from './cpu-native.js';
+import { meta } from './meta.js';
 import { BackendError } from '../util/errors.js';
 
-export type BackendName = 'cpu-js' | 'cpu-native';
+export type BackendName = 'cpu-js' | 'cpu-native' | 'meta';
 export type { Backend } from './backend.js';
+export { meta } from './meta.js';
 
 export function getBackend(name: BackendName): Backend {
   if (name === 'cpu-js') return cpuJs;
+  if (name === 'meta') return meta;
   if (name === 'cpu-native') {
     const native = loadNativeBackend();
     if (!native) throw new BackendError(`cpu-native backend unavailable: ${nativeUnavailableReason()}`);
     return native;
   }
-  throw new BackendError(`unknown backend '${String(name)}' (expected 'cpu-js' or 'cpu-native')`);
+  throw new BackendError(`unknown backend '${String(name)}' (expected 'cpu-js', 'cpu-native' or 'meta')`);
 }
 
 export function nativeAvailable(): boolean {

@@ -1,5 +1,6 @@
 // `lisa memory`: memory by category (weights, gradients, optimizer state, adapters, activations) of full, LoRA
-// and LISA fine-tuning side by side, estimated from the config; with --measure, also measured on real steps.
+// and LISA fine-tuning side by side, estimated from the config by running training steps on the meta backend;
+// with --measure, also measured on real steps.
 import type { Command } from 'commander';
 import { readConfig, readJsonObject } from '../io/hf-folder.js';
 import { parseConfig, type ModelConfig, type NonBlockRole } from '../models/index.js';
@@ -22,6 +23,7 @@ export interface MemoryCliOptions {
   measure: boolean;
   steps: string;
   seed: string;
+  updateInBackward?: boolean;
 }
 
 const METHODS = ['full', 'lora', 'lisa'] as const;
@@ -134,38 +136,52 @@ export function runMemory(o: MemoryCliOptions, progress: (s: string) => void = (
   const methods = parseMethods(o);
   const context = config.family === 'gpt2' ? config.nPositions : config.maxPositions;
   const shape = { batch: int('--batch', o.batch), seq: o.seq === undefined ? Math.min(512, context) : int('--seq', o.seq) };
-  const estimates = methods.map((m) => estimateMemory(config, m, shape));
+  const steps = int('--steps', o.steps);
+  const seed = int('--seed', o.seed);
+  const run = { steps, seed, updateInBackward: o.updateInBackward ?? false };
+  const estimates = methods.map((m) => estimateMemory(config, m, shape, run));
   let measured: MeasuredMemory[] | undefined;
   if (o.measure) {
-    const steps = int('--steps', o.steps);
-    const seed = int('--seed', o.seed);
     measured = methods.map((m, i) => {
       progress(`measuring ${estimates[i].label}: ${steps} steps at batch ${shape.batch} x seq ${shape.seq}...\n`);
-      return measureMemory(config, m, shape, { steps, seed });
+      return measureMemory(config, m, shape, run);
     });
   }
   if (o.json) {
     return JSON.stringify({
-      model: { ...config, parameters: estimates[0].params.base }, batch: shape.batch, seq: shape.seq, bytesPerElement: 4,
+      model: { ...config, parameters: estimates[0].params.base }, batch: shape.batch, seq: shape.seq,
+      bytesPerElement: estimates[0].bytesPerElement, updateInBackward: run.updateInBackward,
       methods: estimates.map((e, i) => ({
         label: e.label, method: e.method, params: e.params, estimate: { ...e.bytes, peakTogether: e.peakTogether },
-        activations: e.activations, notes: e.notes,
-        ...(measured ? { measured: { ...measured[i].bytes, peakTogether: measured[i].peakTogether }, seconds: measured[i].seconds, losses: measured[i].losses } : {}),
+        activations: e.activations, estimateSeconds: e.seconds,
+        ...(e.activeBlocks ? { activeBlocks: e.activeBlocks, worstPlacement: e.worstPlacement } : {}),
+        notes: e.notes,
+        ...(measured ? {
+          measured: { ...measured[i].bytes, peakTogether: measured[i].peakTogether },
+          measuredActivations: measured[i].activations, seconds: measured[i].seconds, losses: measured[i].losses,
+        } : {}),
       })),
     }, null, 2);
   }
   const lines = [
-    `lisa memory: ${describe(config)}, ${fmtCount(estimates[0].params.base)} parameters, batch ${shape.batch} x seq ${shape.seq}, float32`,
+    `lisa memory: ${describe(config)}, ${fmtCount(estimates[0].params.base)} parameters, batch ${shape.batch} x seq ${shape.seq}, float32${run.updateInBackward ? ', AdamW in backward' : ''}`,
     '',
     formatMemoryTable(estimates, measured),
     '',
-    ...estimates.map((e) => {
+    ...estimates.flatMap((e) => {
       const a = e.activations;
-      return `${e.label}: activations = forward ${fmtBytes(a.forward)} (blocks ${fmtBytes(a.blocks)}, logits ${fmtBytes(a.logits)}) `
-        + `+ backward transient ${fmtBytes(a.backwardTransient)} at ${a.peakAt}`;
+      const lines = [`${e.label}: activations = kept by forward ${fmtBytes(a.forward)} + transient ${fmtBytes(a.backwardTransient)} (peak in ${a.peakAt})`];
+      const w = e.worstPlacement;
+      if (e.activeBlocks && w) {
+        lines.push(`${e.label}: blocks [${e.activeBlocks.join(', ')}] sampled with seed ${seed}; worst placement [${w.activeBlocks.join(', ')}]: `
+          + `activations ${fmtBytes(w.activations)}, peak together ${fmtBytes(w.peakTogether)}`);
+      }
+      return lines;
     }),
     ...[...new Set(estimates.flatMap((e) => e.notes))].map((n) => `note: ${n}`),
   ];
+  lines.push(`estimated by running ${steps} training steps on the meta backend (shapes only, no memory) in `
+    + `${estimates.reduce((s, e) => s + e.seconds, 0).toFixed(2)} s`);
   if (measured) lines.push(`measured over ${o.steps} steps each (${measured.map((m, i) => `${estimates[i].label} ${m.seconds.toFixed(1)} s`).join(', ')})`);
   return lines.join('\n');
 }
@@ -186,8 +202,9 @@ export function registerMemory(program: Command): void {
     .option('--batch <n>', 'batch size', '1')
     .option('--json', 'print exact bytes as JSON', false)
     .option('--measure', 'also build the model with random weights and measure real training steps', false)
-    .option('--steps <n>', 'steps per method with --measure', '2')
-    .option('--seed <n>', 'seed for weights, token ids and LISA sampling with --measure', '0')
+    .option('--steps <n>', 'training steps per method (the second has optimizer state)', '2')
+    .option('--seed <n>', 'seed for weights, token ids and LISA sampling', '0')
+    .option('--update-in-backward', 'AdamW inside backward, freeing each gradient at once (optim.updateInBackward)', false)
     .action((o: MemoryCliOptions) => {
       const text = runMemory(o, (s) => process.stderr.write(s));
       process.stdout.write(`${text}\n`);

@@ -31,10 +31,10 @@ export class LoraAdapter extends Module implements LinearAdapter {
   constructor(private readonly base: Linear, readonly rank: number, readonly scale: number,
     private readonly dropout: number, private readonly rng: Rng) {
     super();
-    const f = { backend: base.weight.backend, dtype: computeDtype(base.weight.dtype), shapeOnly: base.weight.isShapeOnly };
+    const f = { backend: base.weight.backend, dtype: computeDtype(base.weight.dtype) }; // fp32 over a bf16 base
     this.lora_A = this.module('lora_A', new Linear(f, base.inFeatures, rank));
     this.lora_B = this.module('lora_B', new Linear(f, rank, base.outFeatures));
-    if (f.shapeOnly) return;
+    if (this.lora_A.weight.isShapeOnly) return; // meta: no values to draw
     // kaiming_uniform_(a=sqrt(5)) on (r, in): bound = 1/sqrt(in); B stays zero.
     const bound = 1 / Math.sqrt(base.inFeatures);
     const a = this.lora_A.weight.buf;
@@ -167,7 +167,7 @@ export class LoraFineTune implements FineTuneMethod {
         const w: Parameter = a[k].weight;
         if (!data) throw new ArgumentError(`lora adapter: tensor '${key}' is missing`);
         if (data.length !== w.size) throw new ArgumentError(`lora adapter: tensor '${key}' has ${data.length} values, expected ${w.size}`);
-        w.buf.set(data);
+        w.backend.write(w.buf, 0, data);
       }
     }
   }

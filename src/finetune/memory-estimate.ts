@@ -1,25 +1,30 @@
-// Memory per category (weights, gradients, AdamW state, LoRA adapters, activations) of one training step for
-// full fine-tuning, LoRA and LISA at batch x seq: estimated from shapes alone, or measured on a real step.
+// Memory per category (weights, gradients, AdamW state, LoRA adapters, activations) of training steps for full
+// fine-tuning, LoRA and LISA at batch x seq: the engine's own accounting of real steps, run on the meta backend
+// (an estimate from shapes alone, any model size, in seconds) or on a real backend (a measurement).
 import type { Backend } from '../backends/backend.js';
+import { defaultBackend, meta } from '../backends/index.js';
 import type { CausalLM, NonBlockRole } from '../models/causal-lm.js';
 import { createModel, initWeights, type ModelConfig } from '../models/index.js';
-import { memoryReport, resetPeaks } from '../tensor/memory.js';
+import { CATEGORIES, memoryReport, resetPeaks, restorePeaks, type MemoryCategory } from '../tensor/memory.js';
+import { BYTES_PER_ELEMENT } from '../tensor/tensor.js';
 import { scope } from '../tensor/scope.js';
 import { backward } from '../autograd/backward.js';
-import { crossEntropy } from '../ops/index.js';
+import { crossEntropy, scale } from '../ops/index.js';
 import { AdamW } from '../optim/adamw.js';
+import { clipGradNorm } from '../optim/clip.js';
+import { updateInBackward } from '../optim/update-in-backward.js';
 import { Rng } from '../util/rng.js';
 import { ArgumentError } from '../util/errors.js';
 import { FullFineTune } from './full.js';
 import { LoraFineTune } from './lora.js';
 import { Lisa } from './lisa.js';
 import type { FineTuneMethod } from './method.js';
-import { replayStep } from './memory-replay.js';
 
 export type MemoryMethod =
   | { kind: 'full' }
   | { kind: 'lora'; rank: number; alpha: number; targets: string[] | 'all-linear'; dropout?: number }
-  | { kind: 'lisa'; gamma: number; alwaysTrain?: NonBlockRole[] };
+  /** schedule: explicit active sets instead of seeded sampling (placements the estimate compares). */
+  | { kind: 'lisa'; gamma: number; alwaysTrain?: NonBlockRole[]; schedule?: number[][] };
 
 export interface MemoryShape { batch: number; seq: number }
 
@@ -33,37 +38,55 @@ export interface MemoryBytes {
   total: number;
 }
 
-export interface MemoryEstimate {
-  method: MemoryMethod;
-  label: string;
-  batch: number;
-  seq: number;
-  params: { base: number; trainable: number; adapters: number };
-  bytes: MemoryBytes;
-  /** Bytes in use at once at the worst moment of a steady-state step (optimizer state already allocated). */
-  peakTogether: number;
-  /** Where the activation bytes come from. */
-  activations: {
-    embeddings: number; perBlock: number; blocks: number; finalNorm: number; logits: number; crossEntropy: number;
-    /** Everything the scope keeps after forward and loss. */
-    forward: number;
-    /** The largest backward transient on top of `forward` (gradients in flight, weight-gradient temporaries). */
-    backwardTransient: number;
-    peakAt: string;
-  };
-  notes: string[];
+/** Where the activation peak comes from, as the run measured it. */
+export interface ActivationBreakdown {
+  /** Activations live once forward and loss have run: what the graph keeps for backward (largest over steps). */
+  forward: number;
+  /** How far the activation peak rises above `forward` (gradients in flight, backward temporaries). */
+  backwardTransient: number;
+  /** The phase of the step where activations peak: 'forward', 'backward' or 'optimizer'. */
+  peakAt: string;
 }
 
-/** Bytes measured with memoryReport over real training steps (peaks minus what was live before). */
-export interface MeasuredMemory {
+/** The accounting of `steps` training steps (forward, loss, backward, clip, AdamW, zero grads). */
+export interface MemoryRun {
   bytes: MemoryBytes;
-  /** The real simultaneous peak (memoryReport's peakTotal, weights and adapters included). */
+  /** The simultaneous peak (memoryReport's peakTotal over the steps, weights and adapters included). */
   peakTogether: number;
+  activations: ActivationBreakdown;
+  params: { base: number; trainable: number; adapters: number };
+  /** Bytes per element of the model's parameters (from the dtype table). */
+  bytesPerElement: number;
+  /** LISA: the blocks active in the run (the first sampling). */
+  activeBlocks?: number[];
   losses: number[];
   seconds: number;
 }
 
-const BYTES = 4; // float32: the dtype models are built and trained in
+export interface MemoryEstimate extends MemoryRun {
+  method: MemoryMethod;
+  label: string;
+  batch: number;
+  seq: number;
+  /** LISA: the placement of the active blocks with the highest simultaneous peak (sampled or extreme). */
+  worstPlacement?: { activeBlocks: number[]; activations: number; peakTogether: number };
+  notes: string[];
+}
+
+/** A measurement on a real backend: the same run as the estimate. */
+export type MeasuredMemory = MemoryRun;
+
+export interface RunOptions {
+  /** Training steps (default 2: the second one has optimizer state, the steady state). */
+  steps?: number;
+  /** Seeds weights, token ids, LoRA init and dropout, LISA sampling. */
+  seed?: number;
+  /** LISA period (default: steps, so one active set; 1 switches at every step). */
+  period?: number;
+  /** AdamW inside backward, each gradient freed once applied (the trainer's optim.updateInBackward; no clipping). */
+  updateInBackward?: boolean;
+  backend?: Backend;
+}
 
 export function methodLabel(m: MemoryMethod): string {
   if (m.kind === 'lora') return `lora r=${m.rank}`;
@@ -71,14 +94,14 @@ export function methodLabel(m: MemoryMethod): string {
   return 'full';
 }
 
-/** Applies a method to a model (real or shape-only) as training does. */
+/** Applies a method to a model as training does. */
 export function applyMethod(model: CausalLM, m: MemoryMethod, opt: AdamW, opts: { period?: number; seed?: number } = {}): FineTuneMethod {
   if (m.kind === 'full') return new FullFineTune(model);
   if (m.kind === 'lora') {
     return new LoraFineTune(model, { rank: m.rank, alpha: m.alpha, targets: m.targets, dropout: m.dropout, seed: opts.seed });
   }
   if (m.kind === 'lisa') {
-    return new Lisa(model, opt, { gamma: m.gamma, period: opts.period ?? 1, alwaysTrain: m.alwaysTrain, seed: opts.seed });
+    return new Lisa(model, opt, { gamma: m.gamma, period: opts.period ?? 1, alwaysTrain: m.alwaysTrain, schedule: m.schedule, seed: opts.seed });
   }
   throw new ArgumentError(`memory: unknown method '${String((m as { kind: unknown }).kind)}' (expected full, lora or lisa)`);
 }
@@ -94,113 +117,145 @@ function checkShape(config: ModelConfig, shape: MemoryShape): void {
 
 const count = (ps: readonly { size: number }[]) => ps.reduce((n, p) => n + p.size, 0);
 
-/** Estimates memory of `method` on a model (or its config; only shapes are used) at batch x seq. The method is
- *  applied to a fresh shape-only copy (trainable counts come from the method classes), then one step's
- *  allocations are replayed on shapes (memory-replay.ts) for the activation peak. */
-export function estimateMemory(modelOrConfig: CausalLM | ModelConfig, method: MemoryMethod, shape: MemoryShape): MemoryEstimate {
-  const config: ModelConfig = 'family' in modelOrConfig ? modelOrConfig : modelOrConfig.config;
-  checkShape(config, shape);
-  const model = createModel(config, { shapeOnly: true });
-  try {
-    const base = model.numParameters();
-    const ft = applyMethod(model, method, new AdamW({ lr: 1e-3 }));
-    ft.beginStep(0);
-    const trainable = count(ft.trainableParameters());
-    if (trainable === 0) throw new ArgumentError(`memory: ${methodLabel(method)} trains no parameter (empty alwaysTrain set and gamma 0)`);
-    const adapters = ft instanceof LoraFineTune ? count(ft.adapters.flatMap(([, a]) => a.parameters())) : 0;
-    const notes = ['total is the sum of each category\'s peak: an upper bound of what is in use at once (see peak together)'];
-    const replay = () => replayStep(model, { batch: shape.batch, seq: shape.seq, loraDropout: method.kind === 'lora' ? method.dropout : 0 });
-    let r = replay();
-    let peakWithGradients = r.peakWithGradients;
-    if (method.kind === 'lisa') {
-      // Which gamma blocks are active changes the step's peaks: the lowest ones record the most graph when the
-      // embedding is frozen; the highest ones hold their gradients through most of the backward. Replay the
-      // extreme placements and keep the worst of each.
-      const L = model.blocks.length;
-      const g = method.gamma;
-      const placements = [(i: number) => i < g, (i: number) => i >= L - g, (i: number) => g > 0 && (i === 0 || i >= L - g + 1)];
-      for (const active of placements) {
-        model.blocks.forEach((b, i) => (active(i) ? b.unfreeze() : b.freeze()));
-        const ri = replay();
-        if (ri.peak > r.peak) r = ri;
-        peakWithGradients = Math.max(peakWithGradients, ri.peakWithGradients);
-      }
-      notes.push('optimizer state assumes stateOnSwitch reset (keep grows with every block visited)');
-      notes.push('activations and peak together are the worst over where the gamma active blocks sit');
-    }
-    const bytes: MemoryBytes = {
-      weights: base * BYTES, gradients: r.gradients * BYTES, optimizer: 2 * r.gradients * BYTES, adapters: adapters * BYTES,
-      activations: r.peak * BYTES, total: 0,
-    };
-    bytes.total = bytes.weights + bytes.gradients + bytes.optimizer + bytes.adapters + bytes.activations;
-    const blocks = r.blocks.reduce((a, b) => a + b, 0);
-    return {
-      method, label: methodLabel(method), batch: shape.batch, seq: shape.seq,
-      params: { base, trainable, adapters },
-      bytes,
-      peakTogether: bytes.weights + bytes.adapters + bytes.optimizer + peakWithGradients * BYTES,
-      activations: {
-        embeddings: r.embeddings * BYTES, perBlock: Math.max(0, ...r.blocks) * BYTES, blocks: blocks * BYTES,
-        finalNorm: r.finalNorm * BYTES, logits: r.logits * BYTES, crossEntropy: r.crossEntropy * BYTES,
-        forward: r.forward * BYTES, backwardTransient: (r.peak - r.forward) * BYTES, peakAt: r.peakAt,
-      },
-      notes,
-    };
-  } finally {
-    model.dispose();
+/** Peaks folded over consecutive windows of the run (each window ends with resetPeaks). */
+class PeakWindows {
+  readonly peak: Record<MemoryCategory, number>;
+  peakTotal: number;
+  activationsAt = '';
+  constructor() {
+    resetPeaks();
+    const r = memoryReport();
+    this.peak = { ...r.peak };
+    this.peakTotal = r.peakTotal;
+  }
+  /** Closes the window that ends now (named after the phase that ran in it). */
+  close(phase: string): void {
+    const r = memoryReport();
+    if (r.peak.activations > this.peak.activations) this.activationsAt = phase;
+    for (const c of CATEGORIES) this.peak[c] = Math.max(this.peak[c], r.peak[c]);
+    this.peakTotal = Math.max(this.peakTotal, r.peakTotal);
+    resetPeaks();
   }
 }
 
-/** Builds the model with random weights, applies the method with AdamW and runs `steps` real training steps on
- *  random token ids, measuring peaks by category with memoryReport. LISA samples once (no switch mid-run). */
-export function measureMemory(config: ModelConfig, method: MemoryMethod, shape: MemoryShape,
-  opts: { steps?: number; seed?: number; backend?: Backend } = {}): MeasuredMemory {
+/** Builds the model on the backend (meta: shapes only), applies the method with AdamW and runs `steps` training
+ *  steps as the trainer does on random token ids, reading peaks by category from the engine's accounting. */
+export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape: MemoryShape, opts: RunOptions = {}): MemoryRun {
   checkShape(config, shape);
   const steps = opts.steps ?? 2;
   if (!Number.isSafeInteger(steps) || steps < 1) throw new ArgumentError(`memory: steps must be an integer >= 1, got ${String(steps)}`);
   const seed = opts.seed ?? 0;
   const { batch: B, seq: T } = shape;
   const before = memoryReport();
-  const model = createModel(config, { backend: opts.backend });
+  const model = createModel(config, { backend: opts.backend ?? defaultBackend() });
   const opt = new AdamW({ lr: 1e-4 });
   try {
     initWeights(model, new Rng(seed));
     const afterModel = memoryReport();
-    const ft = applyMethod(model, method, opt, { period: steps, seed });
+    const ft = applyMethod(model, method, opt, { period: opts.period ?? steps, seed });
     const afterMethod = memoryReport();
     const rng = new Rng(seed + 1);
     const V = config.vocabSize;
     const losses: number[] = [];
     const t0 = performance.now();
-    resetPeaks();
+    let trainable = 0;
+    let forwardKept = 0;
+    const windows = new PeakWindows();
     const base = memoryReport();
+    const lr = opt.lr;
     for (let step = 0; step < steps; step++) {
       ft.beginStep(step);
-      if (count(ft.trainableParameters()) === 0) throw new ArgumentError(`memory: ${methodLabel(method)} trains no parameter`);
+      const params = ft.trainableParameters();
+      const n = count(params);
+      if (n === 0) throw new ArgumentError(`memory: ${methodLabel(method)} trains no parameter (empty alwaysTrain set and gamma 0)`);
+      if (step === 0) trainable = n;
       const ids = Int32Array.from({ length: B * T }, () => rng.int(V));
       const targets = Int32Array.from({ length: B * T }, () => rng.int(V));
+      const inBackward = opts.updateInBackward ? updateInBackward(params, opt, lr) : null;
+      // As the trainer's micro-step: sum(CE) scaled by 1 / tokens, backward, then clip, AdamW, zero grads.
       losses.push(scope(() => {
-        const loss = crossEntropy(model.forward(ids, B, T), targets);
-        backward(loss);
-        return loss.item();
+        const sum = crossEntropy(model.forward(ids, B, T), targets, { reduction: 'sum' });
+        windows.close('forward');
+        forwardKept = Math.max(forwardKept, memoryReport().live.activations - base.live.activations);
+        backward(scale(sum, 1 / (B * T)), undefined, inBackward ?? {});
+        return sum.item() / (B * T);
       }));
-      opt.step(ft.trainableParameters());
+      windows.close('backward');
+      if (!inBackward) {
+        clipGradNorm(params, 1);
+        opt.step(params, lr);
+      }
       for (const p of model.parameters()) p.zeroGrad();
+      windows.close('optimizer');
     }
     const seconds = (performance.now() - t0) / 1000;
-    const r = memoryReport();
     const bytes: MemoryBytes = {
       weights: afterModel.live.weights - before.live.weights,
       adapters: afterMethod.live.weights - afterModel.live.weights,
-      gradients: r.peak.gradients - base.live.gradients,
-      optimizer: r.peak.optimizer - base.live.optimizer,
-      activations: r.peak.activations - base.live.activations,
+      gradients: windows.peak.gradients - base.live.gradients,
+      optimizer: windows.peak.optimizer - base.live.optimizer,
+      activations: windows.peak.activations - base.live.activations,
       total: 0,
     };
     bytes.total = bytes.weights + bytes.gradients + bytes.optimizer + bytes.adapters + bytes.activations;
-    return { bytes, peakTogether: r.peakTotal - before.liveTotal, losses, seconds };
+    const adapters = ft instanceof LoraFineTune ? count(ft.adapters.flatMap(([, a]) => a.parameters())) : 0;
+    return {
+      bytes,
+      peakTogether: windows.peakTotal - before.liveTotal,
+      activations: { forward: forwardKept, backwardTransient: bytes.activations - forwardKept, peakAt: windows.activationsAt || 'forward' },
+      params: { base: count(model.parameters()) - adapters, trainable, adapters },
+      bytesPerElement: BYTES_PER_ELEMENT[model.parameters()[0].dtype],
+      ...(ft instanceof Lisa ? { activeBlocks: ft.history[0]?.active ?? [] } : {}),
+      losses,
+      seconds,
+    };
   } finally {
     opt.dispose();
     model.dispose();
   }
+}
+
+/** Estimates memory of `method` on a model (or its config; only shapes are used) at batch x seq: the same
+ *  steps as measureMemory, run on the meta backend. For LISA, the extreme placements of the active blocks are
+ *  run as well and the worst is reported beside the sampled one. */
+export function estimateMemory(modelOrConfig: CausalLM | ModelConfig, method: MemoryMethod, shape: MemoryShape,
+  opts: Omit<RunOptions, 'backend'> = {}): MemoryEstimate {
+  const config: ModelConfig = 'family' in modelOrConfig ? modelOrConfig : modelOrConfig.config;
+  const saved = memoryReport();
+  const t0 = performance.now();
+  try {
+    const run = runMemorySteps(config, method, shape, { ...opts, backend: meta });
+    const notes = ['total is the sum of each category\'s peak: an upper bound of what is in use at once (see peak together)'];
+    const est: MemoryEstimate = {
+      ...run, method, label: methodLabel(method), batch: shape.batch, seq: shape.seq, notes,
+    };
+    if (method.kind === 'lisa' && !method.schedule) {
+      const L = config.family === 'gpt2' ? config.nLayer : config.numLayers;
+      const g = method.gamma;
+      const range = (a: number, n: number) => Array.from({ length: n }, (_, i) => a + i);
+      // The lowest blocks record the most graph when the embedding is frozen; the highest hold their gradients
+      // through most of the backward.
+      const placements = [run.activeBlocks ?? [], range(0, g), range(L - g, g), g > 0 ? [0, ...range(L - g + 1, g - 1)] : []];
+      let worst = { activeBlocks: run.activeBlocks ?? [], activations: run.bytes.activations, peakTogether: run.peakTogether };
+      for (const active of placements.slice(1)) {
+        const r = runMemorySteps(config, { ...method, schedule: [active] }, shape, { ...opts, backend: meta });
+        if (r.peakTogether > worst.peakTogether || (r.peakTogether === worst.peakTogether && r.bytes.activations > worst.activations)) {
+          worst = { activeBlocks: active, activations: r.bytes.activations, peakTogether: r.peakTogether };
+        }
+      }
+      est.worstPlacement = worst;
+      notes.push('optimizer state is one active set\'s (stateOnSwitch reset; keep grows with every block visited)');
+    }
+    est.seconds = (performance.now() - t0) / 1000; // all of the estimate: model, steps, placements
+    return est;
+  } finally {
+    restorePeaks(saved); // meta bytes were never in use
+  }
+}
+
+/** Builds the model with random weights on a real backend and measures `steps` training steps (runMemorySteps). */
+export function measureMemory(config: ModelConfig, method: MemoryMethod, shape: MemoryShape, opts: RunOptions = {}): MeasuredMemory {
+  const backend = opts.backend ?? defaultBackend();
+  if (!backend.holdsData) throw new ArgumentError('memory: measureMemory needs a backend that holds data (use estimateMemory for meta)');
+  return runMemorySteps(config, method, shape, { ...opts, backend });
 }

@@ -63,8 +63,9 @@ export class KVCache {
 export function initWeights(model: Module, rng: Rng, std = 0.02): void {
   for (const [name, p] of model.namedParameters()) {
     const b = p.buf;
-    if (/norm|ln_/.test(name) && name.endsWith('weight')) b.fill(1);
-    else if (name.endsWith('bias')) b.fill(0);
+    if (/norm|ln_/.test(name) && name.endsWith('weight')) p.backend.fill(b, 1);
+    else if (name.endsWith('bias')) p.backend.fill(b, 0);
+    else if (p.isShapeOnly) continue; // meta: no values to draw
     else for (let i = 0; i < b.length; i++) b[i] = std * rng.normal();
   }
 }

@@ -7,7 +7,7 @@ import { Module, type ParamFactory } from './module.js';
 /** Creates a parameter: zero-filled storage, or shape-only when the factory says so. */
 export function makeParam(f: ParamFactory, name: string, shape: number[]): Parameter {
   return f.shapeOnly
-    ? Parameter.shapeOnly(name, shape, { backend: f.backend })
+    ? Parameter.shapeOnly(name, shape, { dtype: f.dtype })
     : Parameter.zeros(name, shape, { backend: f.backend, dtype: f.dtype });
 }
 

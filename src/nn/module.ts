@@ -90,11 +90,12 @@ export abstract class Module {
   }
 }
 
-/** How parameters are created: real zeroed storage on a backend, or shape-only (no memory). */
+/** How parameters are created: real zeroed storage on a backend, or shape-only (on the meta backend). */
 export interface ParamFactory {
   backend?: Backend;
   dtype?: DType;
-  /** When true, parameters hold no data: only names and shapes (for counts and memory estimates). */
+  /** When true, parameters live on the meta backend (backend is ignored): names, shapes and logical sizes, no
+   *  data (for counts and memory estimates). */
   shapeOnly?: boolean;
 }
 

@@ -93,7 +93,7 @@ function selectMask(out: Tensor, a: Tensor): Tensor {
   const mask = emptyLike(diff);
   const d = diff.buf;
   const m = mask.buf;
-  for (let i = 0; i < d.length; i++) m[i] = d[i] === 0 ? 1 : 0;
+  if (!mask.isShapeOnly) for (let i = 0; i < d.length; i++) m[i] = d[i] === 0 ? 1 : 0;
   diff.dispose();
   return mask;
 }

@@ -27,7 +27,7 @@ export function tensor(data: ArrayLike<number>, shape: readonly number[], opts: 
     throw new ArgumentError(`tensor: ${data.length} values do not fill shape ${fmtShape(shape)} (${numel(shape)} elements)`);
   }
   const t = make(shape, opts);
-  t.buf.set(data);
+  t.backend.write(t.buf, 0, data);
   return t;
 }
 
@@ -48,6 +48,7 @@ export function ones(shape: readonly number[], opts: CreateOpts = {}): Tensor {
 /** Normal(mean, std) values from a seeded Rng. */
 export function randn(shape: readonly number[], rng: Rng, opts: CreateOpts & { mean?: number; std?: number } = {}): Tensor {
   const t = make(shape, opts);
+  if (t.isShapeOnly) return t; // meta: no values to draw
   const b = t.buf;
   const mean = opts.mean ?? 0;
   const std = opts.std ?? 1;
@@ -58,6 +59,7 @@ export function randn(shape: readonly number[], rng: Rng, opts: CreateOpts & { m
 /** Uniform values in [low, high) from a seeded Rng. */
 export function rand(shape: readonly number[], rng: Rng, opts: CreateOpts & { low?: number; high?: number } = {}): Tensor {
   const t = make(shape, opts);
+  if (t.isShapeOnly) return t;
   const b = t.buf;
   const low = opts.low ?? 0;
   const high = opts.high ?? 1;

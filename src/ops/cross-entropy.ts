@@ -25,16 +25,15 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: CrossEnt
   const losses = emptyLike(logits, [rows]);
   const lse = emptyLike(logits, [rows]);
   logits.backend.crossEntropy(ld.buf, targets, rows, V, ignoreIndex, losses.buf, lse.buf);
-  let total = 0;
-  for (let i = 0; i < rows; i++) total += losses.buf[i];
+  const total = logits.backend.sum(losses.buf, rows);
   losses.dispose();
   const divisor = reduction === 'mean' ? count : 1;
   const out = emptyLike(logits, []);
-  out.buf[0] = total / divisor;
+  out.backend.write(out.buf, 0, [total / divisor]);
   // d CE: (softmax(logits) - onehot(target)) * g / divisor per unmasked row
   return record(out, 'crossEntropy', [logits], (g) => {
     const scale = emptyLike(logits, [rows]);
-    scale.backend.fill(scale.buf, g.buf[g.offset] / divisor);
+    scale.backend.fill(scale.buf, g.backend.read(g.buf, g.offset) / divisor);
     const gl = emptyLike(logits);
     logits.backend.crossEntropyBackward(ld.buf, lse.buf, targets, rows, V, ignoreIndex, scale.buf, gl.buf);
     return [gl];

@@ -17,7 +17,7 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor
   const mask = emptyLike(x);
   const m = mask.buf;
   const keepScale = 1 / (1 - p);
-  for (let i = 0; i < m.length; i++) m[i] = rng.uniform() < p ? 0 : keepScale;
+  if (!mask.isShapeOnly) for (let i = 0; i < m.length; i++) m[i] = rng.uniform() < p ? 0 : keepScale;
   // d dropout: g * mask (through mul's backward, which keeps the mask alive as long as the graph)
   return mul(x, mask);
 }

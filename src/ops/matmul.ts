@@ -103,8 +103,8 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: L
   const y = emptyLike(x, outShape);
   let beta = 0;
   if (bias) {
-    const bd = denseF32(bias);
-    for (let r = 0; r < rows; r++) y.buf.set(bd.buf, r * outF);
+    const bd = denseF32(bias); // a bfloat16 bias is widened into a small (out) temporary
+    x.backend.copyStrided(bd.buf, 0, [0, 1], y.buf, 0, [outF, 1], [rows, outF]); // bias broadcast over rows
     release(bd, bias);
     beta = 1;
   }

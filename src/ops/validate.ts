@@ -9,7 +9,6 @@ export function checkTensor(op: string, name: string, t: unknown): Tensor {
     throw new ArgumentError(`${op}: argument '${name}' must be a Tensor, got ${t === null ? 'null' : typeof t}`);
   }
   if (t.isDisposed) throw new DisposedError(`${op}: argument '${name}' (${fmtShape(t.shape)}) was disposed`);
-  if (t.isShapeOnly) throw new ArgumentError(`${op}: argument '${name}' ${t.describe()} is shape-only (it holds no data)`);
   if (t.dtype !== 'bfloat16' && !t.backend.supports(t.dtype)) {
     throw new DTypeError(`${op}: backend ${t.backend.name} does not support ${t.dtype} (argument '${name}')`);
   }

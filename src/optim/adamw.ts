@@ -107,8 +107,8 @@ export class AdamW {
       }
       const m = Tensor.empty(p.shape, { backend: p.backend, dtype: computeDtype(p.dtype), category: 'optimizer' }).keep();
       const v = Tensor.empty(p.shape, { backend: p.backend, dtype: computeDtype(p.dtype), category: 'optimizer' }).keep();
-      m.buf.set(e.m);
-      v.buf.set(e.v);
+      m.backend.write(m.buf, 0, e.m);
+      v.backend.write(v.buf, 0, e.v);
       this.state.set(p, { m, v, step: e.step });
     }
   }

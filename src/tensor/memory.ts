@@ -52,3 +52,10 @@ export function resetPeaks(): void {
   for (const c of CATEGORIES) peak[c] = live[c];
   peakTotal = liveTotal;
 }
+
+/** Puts the peaks back to a saved report's (never below what is live): after a meta run, whose bytes were
+ *  counted exactly but never held. */
+export function restorePeaks(saved: MemoryReport): void {
+  for (const c of CATEGORIES) peak[c] = Math.max(saved.peak[c], live[c]);
+  peakTotal = Math.max(saved.peakTotal, liveTotal);
+}

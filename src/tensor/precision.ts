@@ -2,7 +2,7 @@
 // fp32 master made from its bf16 value (AdamW updates the master; forward and backward use it); when it stops
 // training the master is rounded back to bf16 (round to nearest even) and freed. Masters count as 'weights':
 // a master replaces its bf16 copy (never both), so 'weights' is what the model's weights occupy right now.
-import { Parameter, Storage } from './tensor.js';
+import { Parameter, Storage, bf16Storage } from './tensor.js';
 import type { DType } from '../backends/backend.js';
 import { bf16BitsArrayToF32, f32ArrayToBf16Bits } from '../util/bf16.js';
 import { DTypeError } from '../util/errors.js';
@@ -15,7 +15,7 @@ export function toBf16Rest(p: Parameter): void {
   }
   if (p.dtype !== 'float32') throw new DTypeError(`parameter ${p.describe()}: only float32 weights can be stored in bfloat16`);
   if (p.isShapeOnly) {
-    p.swapStorage(new Storage(new Uint16Array(0), 'weights'), 'bfloat16');
+    p.swapStorage(bf16Storage(p.backend, p.size, 'weights'), 'bfloat16'); // meta: logical size only
   } else {
     const bits = f32ArrayToBf16Bits(p.buf as Float32Array);
     p.swapStorage(new Storage(bits, 'weights'), 'bfloat16');
@@ -26,8 +26,9 @@ export function toBf16Rest(p: Parameter): void {
 /** Gives a bf16Rest parameter its fp32 master, made from the bf16 value (exact); the bf16 bits are freed. */
 export function makeMaster(p: Parameter): void {
   if (!p.bf16Rest || p.dtype === 'float32') return;
-  const master = p.isShapeOnly ? new Float32Array(0) : bf16BitsArrayToF32(p.bits, p.backend.alloc('float32', p.size) as Float32Array);
-  p.swapStorage(new Storage(master, 'weights'), 'float32');
+  const buf = p.backend.alloc('float32', p.size) as Float32Array; // empty on meta (logical size kept below)
+  if (!p.isShapeOnly) bf16BitsArrayToF32(p.bits, buf);
+  p.swapStorage(new Storage(buf, 'weights', null, 4 * p.size), 'float32');
 }
 
 /** Rounds a bf16Rest parameter's master back to bfloat16 (RNE) and frees the master. */

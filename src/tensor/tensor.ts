@@ -1,6 +1,6 @@
 // Tensor: a strided view over a reference-counted Storage, with autograd fields. Parameter: a named leaf.
 import type { Backend, Bf16Buf, Buf, DType } from '../backends/backend.js';
-import { defaultBackend } from '../backends/index.js';
+import { defaultBackend, meta } from '../backends/index.js';
 import { DisposedError, ArgumentError, DTypeError } from '../util/errors.js';
 import { bf16BitsArrayToF32 } from '../util/bf16.js';
 import { contiguousStrides, numel, fmtShape, type Shape } from '../util/shape.js';
@@ -10,7 +10,14 @@ import { allocBuffer, releaseBuffer } from './buffer-pool.js';
 
 export const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8, bfloat16: 2 };
 
-/** A buffer and its accounting. Freed when the last tensor viewing it is disposed. */
+/** Storage for n bfloat16 values: bits (plain memory that kernels widen); empty with n*2 logical bytes on a backend
+ *  that holds no data (meta). */
+export function bf16Storage(backend: Backend, n: number, category: MemoryCategory): Storage {
+  return new Storage(new Uint16Array(backend.holdsData ? n : 0), category, null, 2 * n);
+}
+
+/** A buffer and its accounting. Freed when the last tensor viewing it is disposed. `bytes` is the logical
+ *  size (elements x bytes per element), which a meta buffer has without holding memory. */
 export class Storage {
   /** Float32Array/Float64Array, or Uint16Array of bfloat16 bits (a weight stored in bf16). */
   buf: Buf | Bf16Buf | null;
@@ -18,9 +25,10 @@ export class Storage {
   refs = 0;
   /** Where the buffer goes back to when freed (buffers from the pool). */
   private readonly owner: { backend: Backend; dtype: DType } | null;
-  constructor(buf: Buf | Bf16Buf, public category: MemoryCategory, owner: { backend: Backend; dtype: DType } | null = null) {
+  constructor(buf: Buf | Bf16Buf, public category: MemoryCategory, owner: { backend: Backend; dtype: DType } | null = null,
+    bytes: number = buf.byteLength) {
     this.buf = buf;
-    this.bytes = buf.byteLength;
+    this.bytes = bytes;
     this.owner = owner;
     trackAlloc(category, this.bytes);
   }
@@ -99,18 +107,20 @@ export class Tensor {
   static empty(shape: Shape, opts: { dtype?: DType; backend?: Backend; category?: MemoryCategory } = {}): Tensor {
     const backend = opts.backend ?? defaultBackend();
     const dtype = opts.dtype ?? 'float32';
+    const n = numel(shape);
     if (dtype === 'bfloat16') { // bf16 bits are plain memory that kernels widen; never from the backend's pool
-      return new Tensor({ storage: new Storage(new Uint16Array(numel(shape)), opts.category ?? 'activations'), shape, dtype, backend });
+      return new Tensor({ storage: bf16Storage(backend, n, opts.category ?? 'activations'), shape, dtype, backend });
     }
-    const buf = allocBuffer(backend, dtype, numel(shape));
-    return new Tensor({ storage: new Storage(buf, opts.category ?? 'activations', { backend, dtype }), shape, dtype, backend });
+    const buf = allocBuffer(backend, dtype, n);
+    const storage = new Storage(buf, opts.category ?? 'activations', { backend, dtype }, n * BYTES_PER_ELEMENT[dtype]);
+    return new Tensor({ storage, shape, dtype, backend });
   }
 
   get rank(): number { return this.shape.length; }
   get size(): number { return numel(this.shape); }
   get isDisposed(): boolean { return this.disposed; }
-  /** A shape-only tensor has a shape but no data. */
-  get isShapeOnly(): boolean { return this.storage.bytes === 0 && this.size > 0; }
+  /** A shape-only tensor (on the meta backend) has a shape and a logical size but no data. */
+  get isShapeOnly(): boolean { return !this.backend.holdsData; }
   get bytes(): number { return this.size * BYTES_PER_ELEMENT[this.dtype]; }
 
   /** The underlying buffer (for kernels). Throws if disposed, or for a bfloat16 tensor (see bits). */
@@ -151,6 +161,7 @@ export class Tensor {
 
   /** Values in row-major order, as a new plain array. */
   toArray(): number[] {
+    this.checkHoldsData('toArray');
     if (this.dtype === 'bfloat16') return Array.from(this.toTypedArray());
     const buf = this.buf;
     if (this.isContiguous()) return Array.from(buf.subarray(this.offset, this.offset + this.size));
@@ -161,6 +172,7 @@ export class Tensor {
 
   /** Values as a typed array copy (Float32Array for float32 and bfloat16, widened exactly). */
   toTypedArray(): Buf {
+    this.checkHoldsData('toTypedArray');
     if (this.dtype === 'bfloat16') {
       if (!this.isDense()) throw new DTypeError(`toTypedArray: bfloat16 tensor ${this.describe()} must be dense`);
       return bf16BitsArrayToF32(this.bits);
@@ -173,8 +185,12 @@ export class Tensor {
 
   item(): number {
     if (this.size !== 1) throw new ArgumentError(`item(): tensor ${this.describe()} has ${this.size} elements, expected 1`);
-    if (this.dtype === 'bfloat16') return this.toTypedArray()[0]!;
-    return this.buf[this.offset];
+    if (this.dtype === 'bfloat16') return this.isShapeOnly ? NaN : this.toTypedArray()[0]!;
+    return this.backend.read(this.buf, this.offset);
+  }
+
+  private checkHoldsData(what: string): void {
+    if (this.isShapeOnly) throw new ArgumentError(`${what}(): tensor ${this.describe()} is shape-only (${this.backend.name} backend): it holds no values`);
   }
 
   /** Frees this view; the storage goes when its last view does. Safe to call twice. While a graph node holds
@@ -233,14 +249,15 @@ export class Parameter extends Tensor {
       throw new ArgumentError(`Parameter '${name}': data has ${data.length} elements, shape ${fmtShape(shape)} needs ${numel(shape)}`);
     }
     const buf = backend.alloc(dtype, data.length);
-    buf.set(data);
-    return new Parameter(name, new Storage(buf, 'weights'), shape, dtype, backend, opts.requiresGrad ?? true);
+    backend.write(buf, 0, data);
+    const storage = new Storage(buf, 'weights', null, data.length * BYTES_PER_ELEMENT[dtype]);
+    return new Parameter(name, storage, shape, dtype, backend, opts.requiresGrad ?? true);
   }
 
-  /** A parameter with a name and shape but no data (shape-only models: counts and memory estimates). */
-  static shapeOnly(name: string, shape: Shape, opts: { backend?: Backend; requiresGrad?: boolean } = {}): Parameter {
-    const backend = opts.backend ?? defaultBackend();
-    return new Parameter(name, new Storage(new Float32Array(0), 'weights'), shape, 'float32', backend, opts.requiresGrad ?? true);
+  /** A parameter on the meta backend: a name, a shape and a logical size but no data (shape-only models:
+   *  parameter counts and memory estimates). */
+  static shapeOnly(name: string, shape: Shape, opts: { dtype?: DType; requiresGrad?: boolean } = {}): Parameter {
+    return Parameter.zeros(name, shape, { ...opts, backend: meta });
   }
 
   /** A bfloat16 parameter (bf16Rest) over the given bits, which it takes over. */
@@ -256,8 +273,14 @@ export class Parameter extends Tensor {
   static zeros(name: string, shape: Shape, opts: { backend?: Backend; dtype?: DType; requiresGrad?: boolean } = {}): Parameter {
     const backend = opts.backend ?? defaultBackend();
     const dtype = opts.dtype ?? 'float32';
-    if (dtype === 'bfloat16') return Parameter.fromBf16Bits(name, new Uint16Array(numel(shape)), shape, opts);
-    return new Parameter(name, new Storage(backend.alloc(dtype, numel(shape)), 'weights'), shape, dtype, backend, opts.requiresGrad ?? true);
+    const n = numel(shape);
+    if (dtype === 'bfloat16') {
+      const p = new Parameter(name, bf16Storage(backend, n, 'weights'), shape, dtype, backend, opts.requiresGrad ?? true);
+      p.bf16Rest = true;
+      return p;
+    }
+    const storage = new Storage(backend.alloc(dtype, n), 'weights', null, n * BYTES_PER_ELEMENT[dtype]);
+    return new Parameter(name, storage, shape, dtype, backend, opts.requiresGrad ?? true);
   }
 
   /** Replaces the storage (bf16 bits <-> fp32 master; src/tensor/precision.ts). The old storage is released. */

@@ -1,4 +1,4 @@
-// Shape-only models: exact parameter counts from configs alone, with no weight memory.
+// Shape-only models (on the meta backend): exact parameter counts from configs alone, with no weight memory.
 import { describe, it, expect } from 'vitest';
 import { createModel, parseConfig } from '../../src/models/index.js';
 import { memoryReport } from '../../src/tensor/memory.js';
@@ -11,12 +11,16 @@ describe('shape-only models', () => {
     ['LLaMA-2-7B', LLAMA2_7B, 6_738_415_616],
     ['Llama-3.1-8B', LLAMA31_8B, 8_030_261_248],
     ['LLaMA-2-70B', LLAMA2_70B, 68_976_648_192],
-  ])('%s has the exact parameter count', (_name, cfg, expected) => {
+  ])('%s has the exact parameter count; its weights count their logical bytes but hold no memory', (_name, cfg, expected) => {
     const before = memoryReport().live.weights;
+    const rss = process.memoryUsage().rss;
     const m = createModel(parseConfig(cfg), { shapeOnly: true });
     expect(m.numParameters()).toBe(expected);
-    expect(memoryReport().live.weights).toBe(before);
+    expect(m.parameters().every((p) => p.isShapeOnly && p.backend.name === 'meta')).toBe(true);
+    expect(memoryReport().live.weights - before).toBe(4 * expected);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 2 ** 20);
     m.dispose();
+    expect(memoryReport().live.weights).toBe(before);
   });
 
   it('names parameters as HF does', () => {

@@ -1,4 +1,4 @@
-// N-d strided iteration for cpu-js: alloc, fill, copyStrided, and the odometer helper binary also uses.
+// N-d strided iteration for cpu-js: alloc, fill, read/write/sum from TypeScript, copyStrided, and the odometer helper binary also uses.
 import type { Buf, DType } from '../backend.js';
 
 export function alloc(dtype: DType, n: number): Buf {
@@ -7,6 +7,18 @@ export function alloc(dtype: DType, n: number): Buf {
 
 export function fill(out: Buf, value: number): void {
   out.fill(value);
+}
+
+export const read = (buf: Buf, i: number): number => buf[i]!;
+
+export function write(buf: Buf, offset: number, values: ArrayLike<number>): void {
+  buf.set(values, offset);
+}
+
+export function sum(x: Buf, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += x[i]!;
+  return s;
 }
 
 /** Advances counter over dims [0, dims) of shape like an odometer (last dim fastest). False when it wraps. */
