@@ -2,7 +2,8 @@
 // storage, fp32 masters for trainable tensors, AdamW on masters, masters rounded back to bf16 when a block
 // leaves the active set. Per-step losses within 2e-4 relative on every backend, final weights, memory.
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend } from '../../src/backends/backend.js';
 import { createModel, parseConfig, type CausalLM } from '../../src/models/index.js';
@@ -16,6 +17,8 @@ import { AdamW } from '../../src/optim/adamw.js';
 import { Lisa } from '../../src/finetune/lisa.js';
 import { FullFineTune } from '../../src/finetune/full.js';
 import { LoraFineTune } from '../../src/finetune/lora.js';
+import { estimateMemory, measureMemory } from '../../src/finetune/memory-estimate.js';
+import { runMemory } from '../../src/cli/memory.js';
 import { BACKENDS } from '../backends-under-test.js';
 import { repoRoot } from '../helpers.js';
 
@@ -156,3 +159,36 @@ function castBits(v: Float32Array): Uint16Array {
   for (let i = 0; i < v.length; i++) out[i] = (u[i]! + 0x7fff + ((u[i]! >>> 16) & 1)) >>> 16;
   return out;
 }
+
+describe('lisa memory with weightDtype bfloat16', () => {
+  const config = parseConfig(fx.config);
+  const shape = { batch: 2, seq: 8 };
+  it('weights: bf16 at rest plus fp32 masters for what trains (LISA, LoRA, full); measured equals estimated', () => {
+    const lisa = estimateMemory(config, { kind: 'lisa', gamma: 1 }, shape, { weightDtype: 'bfloat16' });
+    // A master is 4 bytes, not 2; while one is made, its bf16 copy is briefly alive too (the largest: 24 x 16).
+    expect(lisa.bytes.weights - (2 * lisa.params.base + 2 * lisa.params.trainable)).toBe(2 * 24 * 16);
+    expect(lisa.bytesPerElement).toBe(2);
+    const lora = estimateMemory(config, { kind: 'lora', rank: 2, alpha: 4, targets: 'all-linear' }, shape, { weightDtype: 'bfloat16' });
+    expect(lora.bytes.weights).toBe(2 * lora.params.base);
+    expect(lora.bytes.adapters).toBe(4 * lora.params.adapters);
+    const full = estimateMemory(config, { kind: 'full' }, shape, { weightDtype: 'bfloat16' });
+    expect(full.bytes.weights).toBe(4 * full.params.base);
+    const f32 = estimateMemory(config, { kind: 'lisa', gamma: 1 }, shape);
+    expect(f32.bytes.weights).toBe(4 * f32.params.base);
+    for (const [n, backend] of BACKENDS) {
+      const m = measureMemory(config, { kind: 'lisa', gamma: 1 }, shape, { weightDtype: 'bfloat16', backend });
+      expect(m.bytes, n).toEqual(lisa.bytes);
+    }
+  });
+  it("the CLI's --weight-dtype is checked and named", () => {
+    const base = { method: ['lisa'], rank: '8', targets: 'all-linear', dropout: '0', gamma: '1', batch: '1', seq: '8',
+      json: true, measure: false, steps: '2', seed: '0' };
+    const cfgPath = join(mkdtempSync(join(tmpdir(), 'bf16-mem-')), 'config.json');
+    writeFileSync(cfgPath, JSON.stringify(fx.config));
+    expect(() => runMemory({ ...base, config: cfgPath, weightDtype: 'fp16' })).toThrow(/--weight-dtype must be 'float32' or 'bfloat16', got 'fp16'/);
+    const out = JSON.parse(runMemory({ ...base, config: cfgPath, weightDtype: 'bfloat16' }));
+    expect(out.bytesPerElement).toBe(2);
+    const text = runMemory({ ...base, json: false, config: cfgPath, weightDtype: 'bfloat16' });
+    expect(text).toContain('bf16 weights (fp32 masters, compute float32)');
+  });
+});
