@@ -16,7 +16,8 @@ export function registerTrain(program: Command): void {
     .argument('<config>', 'YAML or JSON config file')
     .option('--set <assignment...>', 'override a config key, e.g. --set optim.lr=1e-4 train.steps=50', [])
     .option('--resume', 'continue from the checkpoint in the output folder', false)
-    .action(async (path: string, o: { set: string[]; resume: boolean }) => {
+    .option('--overwrite', 'replace the results of a previous run in the output folder', false)
+    .action(async (path: string, o: { set: string[]; resume: boolean; overwrite: boolean }) => {
       const cfg = loadConfig(path, o.set);
       const tty = process.stdout.isTTY && !process.env.CI;
       const bar = tty ? new cliProgress.SingleBar({
@@ -27,6 +28,7 @@ export function registerTrain(program: Command): void {
       try {
         const r = await train(cfg, {
           resume: o.resume,
+          overwrite: o.overwrite,
           shouldStop: () => interrupts.pending() !== null,
           onStart: (i) => {
             process.stdout.write(`lisa train: ${cfg.method.kind} on ${i.trainExamples} examples (${i.evalExamples} held out), steps ${i.startStep + 1}..${i.totalSteps}, output ${cfg.out}\n`);

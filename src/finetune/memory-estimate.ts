@@ -10,7 +10,8 @@ import { BYTES_PER_ELEMENT } from '../tensor/tensor.js';
 import { castToBf16 } from '../tensor/precision.js';
 import { scope } from '../tensor/scope.js';
 import { backward } from '../autograd/backward.js';
-import { crossEntropy, scale } from '../ops/index.js';
+import { scale } from '../ops/index.js';
+import { lmLoss } from '../models/lm-loss.js';
 import { AdamW } from '../optim/adamw.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { updateInBackward } from '../optim/update-in-backward.js';
@@ -88,6 +89,8 @@ export interface RunOptions {
   updateInBackward?: boolean;
   /** The trainer's train.weightDtype: bfloat16 stores weights in bf16, trainable tensors as fp32 masters. */
   weightDtype?: 'float32' | 'bfloat16';
+  /** Blocks recomputed in backward (the trainer's train.gradientCheckpointing). */
+  gradientCheckpointing?: boolean;
   backend?: Backend;
 }
 
@@ -151,6 +154,7 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
   const { batch: B, seq: T } = shape;
   const before = memoryReport();
   const model = createModel(config, { backend: opts.backend ?? defaultBackend() });
+  model.gradientCheckpointing = opts.gradientCheckpointing ?? false;
   const opt = new AdamW({ lr: 1e-4 });
   try {
     initWeights(model, new Rng(seed));
@@ -178,7 +182,7 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
       const inBackward = opts.updateInBackward ? updateInBackward(params, opt, lr) : null;
       // As the trainer's micro-step: sum(CE) scaled by 1 / tokens, backward, then clip, AdamW, zero grads.
       losses.push(scope(() => {
-        const sum = crossEntropy(model.forward(ids, B, T), targets, { reduction: 'sum' });
+        const sum = lmLoss(model, ids, targets, B, T, { reduction: 'sum' });
         windows.close('forward');
         forwardKept = Math.max(forwardKept, memoryReport().live.activations - base.live.activations);
         backward(scale(sum, 1 / (B * T)), undefined, inBackward ?? {});

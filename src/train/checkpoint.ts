@@ -23,6 +23,8 @@ export interface RunState {
   methodState: unknown;
   /** Seeded RNG states other than the sampler's (e.g. dropout). */
   rngStates: Record<string, unknown>;
+  /** The run's config (out as an absolute path): a resume with another config is refused. */
+  config?: unknown;
 }
 
 const DIR = 'checkpoint';
@@ -103,4 +105,13 @@ export function loadCheckpoint(dir: string, params: readonly Parameter[], opt: A
   };
   opt.loadStateDict(dict, params);
   return state;
+}
+
+/** The config a checkpoint was saved with (undefined for checkpoints that predate it). */
+export function savedConfig(dir: string): unknown {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as RunState).config;
+  } catch (e) {
+    throw new CheckpointError(`${join(dir, 'state.json')}: cannot read the run state: ${(e as Error).message}`);
+  }
 }

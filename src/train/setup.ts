@@ -62,6 +62,7 @@ function split(examples: Example[], fraction: number, seed: number): [Example[],
 export async function setupRun(cfg: TrainConfig): Promise<RunParts> {
   if (cfg.train.backend) setDefaultBackend(cfg.train.backend);
   const { model, dir } = await buildModel(cfg);
+  model.gradientCheckpointing = cfg.train.gradientCheckpointing;
   const tokenizer = buildTokenizer(cfg, dir);
   if (cfg.data.maxLength > model.maxPositions) {
     throw new ConfigError(`data.maxLength = ${cfg.data.maxLength} is longer than the model's context (${model.maxPositions})`);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { scope } from '../tensor/scope.js';
 import { memoryReport, resetPeaks } from '../tensor/memory.js';
 import { backward } from '../autograd/backward.js';
-import { crossEntropy, scale } from '../ops/index.js';
+import { scale } from '../ops/index.js';
+import { lmLoss } from '../models/lm-loss.js';
 import { makeBatch } from '../data/example.js';
 import { lrAt, type Schedule } from '../optim/schedule.js';
 import { clipGradNorm, gradNorm } from '../optim/clip.js';
@@ -17,7 +18,8 @@ import type { TrainConfig } from './config.js';
 import { setupRun, type RunParts } from './setup.js';
 import { DataStream } from './data-stream.js';
 import { evaluate, type EvalResult } from './evaluate.js';
-import { findCheckpoint, loadCheckpoint, saveCheckpoint, type RunState } from './checkpoint.js';
+import { findCheckpoint, loadCheckpoint, saveCheckpoint, savedConfig, type RunState } from './checkpoint.js';
+import { comparableConfig, configDifferences, lockRunFolder, prepareFreshRun, RESUME_MAY_CHANGE, RunFolderError } from './run-folder.js';
 import { exportRun } from './export.js';
 
 export class TrainingError extends LisaError {}
@@ -43,6 +45,8 @@ export interface TrainEvents {
 
 export interface TrainOptions extends TrainEvents {
   resume?: boolean;
+  /** Replace a previous run's results in cfg.out (otherwise a fresh run there is refused). */
+  overwrite?: boolean;
   /** Checked after every step: when it returns true the run saves a checkpoint and stops. */
   shouldStop?: () => boolean;
 }
@@ -54,7 +58,29 @@ function checkpointParams(parts: RunParts) {
   return parts.method instanceof LoraFineTune ? parts.method.trainableParameters() : parts.model.parameters();
 }
 
+/** Trains with cfg, holding cfg.out's lock for the whole run (one run per output folder). */
 export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
+  const release = lockRunFolder(cfg.out);
+  try {
+    return await trainLocked(cfg, opts);
+  } finally {
+    release();
+  }
+}
+
+async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  const ckpt = opts.resume ? findCheckpoint(cfg.out) : null;
+  if (opts.resume && !ckpt) {
+    throw new RunFolderError(`--resume: ${cfg.out} has no checkpoint (checkpoint/ or checkpoint.old/ with state.json) to resume; run without --resume to start afresh`);
+  }
+  if (ckpt) {
+    const saved = savedConfig(ckpt);
+    const differ = saved === undefined ? [] : configDifferences(saved, comparableConfig(cfg));
+    if (differ.length > 0) {
+      throw new RunFolderError(`--resume: the config differs from the one ${ckpt} was saved with in ${differ.map((k) => `'${k}'`).join(', ')} ` +
+        `(only ${RESUME_MAY_CHANGE.map((k) => `'${k}'`).join(' and ')} may change on resume); use the original config, or start a new run in another 'out'`);
+    }
+  } else prepareFreshRun(cfg.out, opts.overwrite ?? false);
   const parts = await setupRun(cfg);
   const { model, method, optimizer } = parts;
   const t = cfg.train;
@@ -65,9 +91,11 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
   const padId = parts.tokenizer?.padId ?? 0;
   mkdirSync(cfg.out, { recursive: true });
   const metricsPath = join(cfg.out, 'metrics.jsonl');
+  if (t.batchSize > parts.train.length) {
+    throw new TrainingError(`'train.batchSize' = ${t.batchSize} is larger than the ${parts.train.length} training examples of ${cfg.data.path}; use at most ${parts.train.length}`);
+  }
   let startStep = 0;
   let metricsLines = 0;
-  const ckpt = opts.resume ? findCheckpoint(cfg.out) : null;
   if (ckpt) {
     const s = loadCheckpoint(ckpt, checkpointParams(parts), optimizer);
     method.loadState(s.methodState);
@@ -93,7 +121,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
 
   const save = (step: number) => {
     const state: RunState = {
-      version: 1, step, dataCursor: stream.cursor, metricsLines, methodState: method.saveState(),
+      version: 1, step, dataCursor: stream.cursor, metricsLines, methodState: method.saveState(), config: comparableConfig(cfg),
       rngStates: method instanceof LoraFineTune ? { dropout: method.rngState() } : {},
     };
     saveCheckpoint(cfg.out, checkpointParams(parts), optimizer, state);
@@ -126,7 +154,7 @@ export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<
       // Each micro-batch contributes sum(CE) / (tokens of the whole step): the gradients add up to the
       // gradient of one large batch's mean loss.
       lossSum += scope(() => {
-        const sum = crossEntropy(model.forward(b.ids, b.B, b.T), b.targets, { reduction: 'sum' });
+        const sum = lmLoss(model, b.ids, b.targets, b.B, b.T, { reduction: 'sum' });
         if (inBackward && !Number.isFinite(sum.item())) throw badLoss(sum.item() / tokens);
         backward(scale(sum, 1 / tokens), undefined, inBackward ?? {});
         return sum.item();

@@ -12,6 +12,7 @@ import { memoryReport } from '../../src/tensor/memory.js';
 import { castToBf16, masterBytes } from '../../src/tensor/precision.js';
 import { backward } from '../../src/autograd/backward.js';
 import { crossEntropy } from '../../src/ops/index.js';
+import { lmLoss } from '../../src/models/lm-loss.js';
 import { noGrad } from '../../src/autograd/tape.js';
 import { AdamW } from '../../src/optim/adamw.js';
 import { Lisa } from '../../src/finetune/lisa.js';
@@ -33,11 +34,13 @@ function bf16Model(backend: Backend): CausalLM {
 
 const newOpt = () => new AdamW({ lr: fx.lr, weightDecay: fx.weightDecay, beta1: fx.betas[0], beta2: fx.betas[1], eps: fx.eps });
 
-function step(model: CausalLM, method: { beginStep(s: number): void; trainableParameters(): ReturnType<CausalLM['parameters']> }, opt: AdamW, s: number): number {
+function step(model: CausalLM, method: { beginStep(s: number): void; trainableParameters(): ReturnType<CausalLM['parameters']> }, opt: AdamW, s: number,
+  fused = false): number {
   method.beginStep(s);
   const d = fx.data[s % fx.data.length];
   const loss = scope(() => {
-    const l = crossEntropy(model.forward(Int32Array.from(d.ids), fx.B, fx.T), Int32Array.from(d.targets));
+    const l = fused ? lmLoss(model, Int32Array.from(d.ids), Int32Array.from(d.targets), fx.B, fx.T, { chunkRows: 5 })
+      : crossEntropy(model.forward(Int32Array.from(d.ids), fx.B, fx.T), Int32Array.from(d.targets));
     backward(l);
     return l.item();
   });
@@ -99,6 +102,34 @@ describe.each(BACKENDS)('weightDtype bfloat16 on %s', (_n, backend) => {
       opt.dispose();
       model.dispose();
     }
+  });
+
+  it('the fused chunked LM-head loss and gradient checkpointing give the same run (bf16 head frozen under LoRA)', () => {
+    const runLisa = (ckpt: boolean, fused: boolean) => {
+      const model = bf16Model(backend);
+      model.gradientCheckpointing = ckpt;
+      const opt = newOpt();
+      const lisa = new Lisa(model, opt, { gamma: 1, period: fx.period, schedule: fx.schedule });
+      const losses = Array.from({ length: 6 }, (_, s) => step(model, lisa, opt, s, fused));
+      opt.dispose();
+      model.dispose();
+      return losses;
+    };
+    const plain = runLisa(false, false);
+    expect(runLisa(true, false)).toEqual(plain);
+    runLisa(true, true).forEach((l, i) => expect(Math.abs(l - plain[i]!) / plain[i]!).toBeLessThan(1e-5));
+    const runLora = (fused: boolean) => {
+      const model = bf16Model(backend);
+      const opt = newOpt();
+      const lora = new LoraFineTune(model, { rank: 2, alpha: 4, targets: 'all-linear' });
+      expect(model.getParameter('lm_head.weight').dtype).toBe('bfloat16');
+      const losses = Array.from({ length: 4 }, (_, s) => step(model, lora, opt, s, fused));
+      opt.dispose();
+      model.dispose();
+      return losses;
+    };
+    const unfused = runLora(false);
+    runLora(true).forEach((l, i) => expect(Math.abs(l - unfused[i]!) / unfused[i]!).toBeLessThan(1e-5));
   });
 
   it('a block leaving the active set is rounded back to bf16 and its master freed; memory follows', () => {
