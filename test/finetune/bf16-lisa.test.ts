@@ -102,7 +102,7 @@ describe.each(BACKENDS)('weightDtype bfloat16 on %s', (_n, backend) => {
       opt.dispose();
       model.dispose();
     }
-  });
+  }, 60_000);
 
   it('the fused chunked LM-head loss and gradient checkpointing give the same run (bf16 head frozen under LoRA)', () => {
     const runLisa = (ckpt: boolean, fused: boolean) => {
@@ -130,7 +130,7 @@ describe.each(BACKENDS)('weightDtype bfloat16 on %s', (_n, backend) => {
     };
     const unfused = runLora(false);
     runLora(true).forEach((l, i) => expect(Math.abs(l - unfused[i]!) / unfused[i]!).toBeLessThan(1e-5));
-  });
+  }, 60_000);
 
   it('a block leaving the active set is rounded back to bf16 and its master freed; memory follows', () => {
     const model = bf16Model(backend);
@@ -181,7 +181,7 @@ describe.each(BACKENDS)('weightDtype bfloat16 on %s', (_n, backend) => {
     lora.unmerge();
     opt2.dispose();
     base.dispose();
-  });
+  }, 60_000);
 });
 
 function castBits(v: Float32Array): Uint16Array {
