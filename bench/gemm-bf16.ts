@@ -1,5 +1,6 @@
 // bf16-weight GEMM benchmark: y = x Wᵀ (nn.Linear layout, W (N, K)) with W float32 or bfloat16 bits, under the
-// built-in kernel (bf16 widened while packing) and OpenBLAS (bf16 widened in column panels, one sgemm each).
+// built-in kernel (bf16 widened while packing) and OpenBLAS (fp32; bf16 widened in column panels, one sgemm each,
+// the 'panels' route, which the addon does not take by default).
 // Shapes are TinyLlama-1.1B's linears at 256 tokens. Prints GFLOP/s, best of rounds.
 // Run: node --import tsx bench/gemm-bf16.ts [--min-time=0.3] [--rounds=3] [--threads=n]
 import { nativeAddon } from '../src/backends/cpu-native.js';
@@ -41,8 +42,10 @@ for (const [M, K, Nn] of SHAPES) {
   const cols: string[] = [];
   for (const impl of impls) {
     N.setGemmImpl(impl);
+    N.setBf16Gemm(impl === 'openblas' ? 'panels' : 'builtin');
     cols.push(gflops(M, K, Nn, wf, x, y).toFixed(1).padStart(14), gflops(M, K, Nn, wb, x, y).toFixed(1).padStart(15));
   }
   console.log(`${`${M}x${K}x${Nn}`.padEnd(18)} ${cols.join('')}`);
 }
 N.setGemmImpl('auto');
+N.setBf16Gemm('builtin');

@@ -5,9 +5,11 @@
 // JS exports:
 //   gemm(transA, transB, M, N, K, alpha, beta, batch, a, aOffset, lda, aBatchStride,
 //        b, bOffset, ldb, bBatchStride, c, cOffset, ldc, cBatchStride): void
-//     b may be a Uint16Array of bfloat16 bits (a stored weight): widened while packing (built-in), in row panels
-//     of op(B) into a small per-call scratch (OpenBLAS, one sgemm per panel), or per element (reference).
-//     LISA_BF16_GEMM=builtin sends bfloat16 GEMMs to the built-in kernel even when OpenBLAS is the GEMM.
+//     b may be a Uint16Array of bfloat16 bits (a stored weight): widened in registers while packing (built-in),
+//     or per element (reference). When OpenBLAS is the GEMM, bfloat16 GEMMs go to the built-in kernel (measured
+//     with bench/gemm-bf16.ts: as fast as fp32 sgemm), or with route 'panels' to OpenBLAS on column panels of
+//     op(B) widened into a small scratch (one sgemm per panel; 25-40% slower on 2 threads).
+//   setBf16Gemm(route: 'builtin' | 'panels'): void   (default 'builtin'; LISA_BF16_GEMM=panels at load)
 //   gemmInfo(): { impl: 'openblas' | 'avx2' | 'portable' | 'reference', openblasAvailable, avx2, threads }
 //   setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'portable' | 'reference'): void
 //     ('auto': OpenBLAS when loaded, else built-in; 'portable': the built-in driver with its non-AVX2 kernel)
@@ -55,14 +57,11 @@ void scale_c(const GemmBatch& p) {
   }
 }
 
-// bfloat16 B under OpenBLAS: 'panels' (default) or 'builtin' (LISA_BF16_GEMM=builtin), read once.
-bool bf16_to_builtin() {
-  static const bool b = [] {
-    const char* e = std::getenv("LISA_BF16_GEMM");
-    return e && std::strcmp(e, "builtin") == 0;
-  }();
-  return b;
-}
+// bfloat16 B under OpenBLAS: the built-in kernel (default) or OpenBLAS on widened panels (setBf16Gemm).
+std::atomic<bool> g_bf16_panels{[] {
+  const char* e = std::getenv("LISA_BF16_GEMM");
+  return e != nullptr && std::strcmp(e, "panels") == 0;
+}()};
 
 // OpenBLAS with a bfloat16 B: op(B) is widened a panel of columns at a time (all K rows, about 2 MiB of floats)
 // into a reusable scratch, and sgemm computes the matching columns of C. Each column of C comes from one sgemm
@@ -98,7 +97,7 @@ void run_gemm(const GemmBatch& p) {
   if (g.K == 0 || g.alpha == 0.0f) return scale_c(p);
   if (impl == Impl::Portable) return gemm_blocked(p, portable_kernels());
   if (impl == Impl::OpenBlas && fits_int(g) && g.Bh) {
-    if (!bf16_to_builtin()) return sgemm_bf16_panels(p, blas::sgemm());
+    if (g_bf16_panels.load()) return sgemm_bf16_panels(p, blas::sgemm());
   } else if (impl == Impl::OpenBlas && fits_int(g)) {
     blas::SgemmFn sgemm = blas::sgemm();
     const int ta = g.transA ? blas::kTrans : blas::kNoTrans, tb = g.transB ? blas::kTrans : blas::kNoTrans;
@@ -250,7 +249,19 @@ Napi::Value GemmInfo(const Napi::CallbackInfo& info) {
   out.Set("openblasAvailable", lisa::blas::available());
   out.Set("avx2", avx2);
   out.Set("threads", lisa::num_threads());
+  out.Set("bf16Route", lisa::g_bf16_panels.load() ? "panels" : "builtin");
   return out;
+}
+
+Napi::Value SetBf16Gemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (name != "builtin" && name != "panels") {
+    Napi::TypeError::New(env, "setBf16Gemm(route): route must be 'builtin' or 'panels'").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  lisa::g_bf16_panels.store(name == "panels");
+  return env.Undefined();
 }
 
 Napi::Value SetGemmImpl(const Napi::CallbackInfo& info) {
@@ -288,4 +299,5 @@ void RegisterGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
   exports.Set("gemmInfo", Napi::Function::New(env, GemmInfo, "gemmInfo"));
   exports.Set("setGemmImpl", Napi::Function::New(env, SetGemmImpl, "setGemmImpl"));
+  exports.Set("setBf16Gemm", Napi::Function::New(env, SetBf16Gemm, "setBf16Gemm"));
 }

@@ -15,7 +15,9 @@ export interface NativeAddon {
     batch: number, a: F32, aOffset: number, lda: number, aBatchStride: number,
     b: F32 | Bf16Buf, bOffset: number, ldb: number, bBatchStride: number,
     c: F32, cOffset: number, ldc: number, cBatchStride: number): void;
-  gemmInfo(): { impl: string; openblasAvailable: boolean; avx2: boolean; threads: number };
+  gemmInfo(): { impl: string; openblasAvailable: boolean; avx2: boolean; threads: number; bf16Route: 'builtin' | 'panels' };
+  /** Where bfloat16-B GEMMs go when OpenBLAS is the GEMM: the built-in kernel (default) or widened OpenBLAS panels. */
+  setBf16Gemm(route: 'builtin' | 'panels'): void;
   setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'portable' | 'reference'): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;

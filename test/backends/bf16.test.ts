@@ -110,17 +110,25 @@ function runBoth(backend: Backend, c: GemmCase, seed: number): [Float32Array, Fl
 
 describe.each(BACKENDS)('bf16 GEMM and gather on %s', (name, backend) => {
   const impls = name === 'cpu-native'
-    ? ['builtin', 'portable', 'reference', ...(nativeAddon().gemmInfo().openblasAvailable ? ['openblas'] : [])] as const
+    ? ['builtin', 'portable', 'reference', ...(nativeAddon().gemmInfo().openblasAvailable ? ['openblas', 'openblas-panels'] : [])] as const
     : ['default'] as const;
-  afterAll(() => { if (name === 'cpu-native') nativeAddon().setGemmImpl('auto'); });
+  afterAll(() => {
+    if (name !== 'cpu-native') return;
+    nativeAddon().setGemmImpl('auto');
+    nativeAddon().setBf16Gemm('builtin');
+  });
   for (const impl of impls) {
     it(`GEMM with bf16 B equals the float32 GEMM on the widened values (${impl})`, () => {
-      if (impl !== 'default') nativeAddon().setGemmImpl(impl as 'builtin');
+      if (impl !== 'default') {
+        nativeAddon().setGemmImpl(impl === 'openblas-panels' ? 'openblas' : impl as 'builtin');
+        nativeAddon().setBf16Gemm(impl === 'openblas-panels' ? 'panels' : 'builtin');
+      }
       let seed = 1;
       for (const c of gemmCases()) {
         const [got, want] = runBoth(backend, c, seed++);
-        if (impl === 'openblas') {
-          // Panels of columns: OpenBLAS may block K differently from the whole call; float32 rounding only.
+        if (impl === 'openblas' || impl === 'openblas-panels') {
+          // bf16 goes to the built-in kernel (default route) or to OpenBLAS on column panels, which may block K
+          // differently from the whole float32 call: float32 rounding only.
           for (let i = 0; i < got.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[i]!)) * Math.sqrt(c.K));
         } else {
           expect(got).toEqual(want); // the same kernel on the same values: bit-identical
@@ -167,6 +175,8 @@ describe.each(BACKENDS)('bf16 GEMM and gather on %s', (name, backend) => {
 describe.runIf(BACKENDS.some(([n]) => n === 'cpu-native'))('bf16 arguments at the addon boundary', () => {
   it('gemm takes bf16 bits only as b, bounds-checked; embedding checks bf16 weight length', () => {
     const N = nativeAddon();
+    expect(N.gemmInfo().bf16Route).toBe('builtin');
+    expect(() => N.setBf16Gemm('fast' as 'builtin')).toThrow(/route must be 'builtin' or 'panels'/);
     const f = (n: number) => new Float32Array(n);
     const h = (n: number) => new Uint16Array(n);
     expect(() => N.gemm(false, false, 2, 2, 2, 1, 0, 1, h(4) as unknown as Float32Array, 0, 2, 0, f(4), 0, 2, 0, f(4), 0, 2, 0)).toThrow(/a must be a Float32Array/);
@@ -191,7 +201,8 @@ describe.each(BACKENDS)('bf16 model forward on %s', (_n, backend) => {
       for (const p of a.parameters()) expect(p.dtype).toBe('bfloat16');
       const ids = Int32Array.from({ length: 16 }, (_, i) => (i * 7) % 32);
       const [ya, yb] = noGrad(() => [a.forward(ids, 2, 8).toArray(), b.forward(ids, 2, 8).toArray()]);
-      // cpu-js and the built-in GEMM are bit-identical; OpenBLAS panels differ by float32 rounding at most.
+      // Bit-identical on cpu-js and with the built-in GEMM; with OpenBLAS loaded, the fp32 model's GEMMs are sgemm
+      // while bf16 GEMMs run on the built-in kernel: float32 rounding differences only.
       ya.forEach((v, i) => expect(Math.abs(v - yb[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(yb[i]!))));
       a.dispose();
       b.dispose();
