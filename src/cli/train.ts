@@ -40,6 +40,9 @@ export function registerTrain(program: Command): void {
               line(`step ${m.step}/${total} loss ${fmt(m.loss)} lr ${m.lr.toExponential(3)} grad-norm ${fmt(m.gradNorm, 3)} ${m.tokensPerSec.toFixed(0)} tok/s${m.activeLayers ? ` active [${m.activeLayers.join(',')}]` : ''}`);
             }
           },
+          onPhase: (phase, step) => {
+            if (!bar) line(phase === 'save' ? `saving checkpoint at step ${step}` : phase === 'eval' ? `evaluating at step ${step}` : `exporting the result of step ${step}`);
+          },
           onEval: (step, e) => { if (!bar) line(`eval @ step ${step}: loss ${fmt(e.loss)} perplexity ${fmt(e.perplexity, 2)} (${e.tokens} tokens)`); },
         });
         bar?.stop();

@@ -41,6 +41,8 @@ export interface TrainEvents {
   onStep?(m: StepMetrics, totalSteps: number): void;
   onEval?(step: number, r: EvalResult): void;
   onSave?(step: number, dir: string): void;
+  /** Before an evaluation, a checkpoint save or the final export (logs; a kill test aims at these). */
+  onPhase?(phase: 'eval' | 'save' | 'export', step: number): void;
 }
 
 export interface TrainOptions extends TrainEvents {
@@ -111,6 +113,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainR
   const evalLines = existsSync(evalPath) && ckpt ? readFileSync(evalPath, 'utf8').split('\n').filter((l) => l && JSON.parse(l).step <= startStep) : [];
   writeFileSync(evalPath, evalLines.map((l) => `${l}\n`).join(''));
   const runEval = (step: number): EvalResult => {
+    opts.onPhase?.('eval', step);
     const r = evaluate(model, parts.eval, t.batchSize, padId);
     appendFileSync(evalPath, `${JSON.stringify({ step, loss: r.loss, perplexity: r.perplexity, tokens: r.tokens })}\n`);
     opts.onEval?.(step, r);
@@ -124,6 +127,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainR
       version: 1, step, dataCursor: stream.cursor, metricsLines, methodState: method.saveState(), config: comparableConfig(cfg),
       rngStates: method instanceof LoraFineTune ? { dropout: method.rngState() } : {},
     };
+    opts.onPhase?.('save', step);
     saveCheckpoint(cfg.out, checkpointParams(parts), optimizer, state);
     opts.onSave?.(step, join(cfg.out, 'checkpoint'));
   };
@@ -189,6 +193,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainR
     if (stop) return { steps: step + 1, stopped: 'interrupted', lastLoss, evalLoss: lastEval?.loss };
   }
   if (parts.eval.length > 0 && !(t.evalEvery > 0 && totalSteps % t.evalEvery === 0)) lastEval = runEval(totalSteps);
+  opts.onPhase?.('export', totalSteps);
   const exportDir = exportRun(cfg, parts);
   return { steps: totalSteps, stopped: 'done', lastLoss, evalLoss: lastEval?.loss, exportDir };
 }
