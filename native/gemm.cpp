@@ -10,7 +10,7 @@
 //     with bench/gemm-bf16.ts: as fast as fp32 sgemm), or with route 'panels' to OpenBLAS on column panels of
 //     op(B) widened into a small scratch (one sgemm per panel; 25-40% slower on 2 threads).
 //   setBf16Gemm(route: 'builtin' | 'panels'): void   (default 'builtin'; LISA_BF16_GEMM=panels at load)
-//   gemmInfo(): { impl: 'openblas' | 'avx2' | 'portable' | 'reference', openblasAvailable, avx2, threads }
+//   gemmInfo(): { impl: 'openblas' | 'avx2' | 'portable' | 'reference', openblasAvailable, avx2, threads, bf16Route }
 //   setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'portable' | 'reference'): void
 //     ('auto': OpenBLAS when loaded, else built-in; 'portable': the built-in driver with its non-AVX2 kernel)
 #include <napi.h>
