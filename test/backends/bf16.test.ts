@@ -12,6 +12,7 @@ import { castToBf16 } from '../../src/tensor/precision.js';
 import { createModel, parseConfig, initWeights } from '../../src/models/index.js';
 import { linear, matmul, embedding, rmsNorm, exp } from '../../src/ops/index.js';
 import { noGrad } from '../../src/autograd/tape.js';
+import { generate } from '../../src/models/generate.js';
 import { Rng } from '../../src/util/rng.js';
 import { BACKENDS } from '../backends-under-test.js';
 import { repoRoot } from '../helpers.js';
@@ -204,6 +205,9 @@ describe.each(BACKENDS)('bf16 model forward on %s', (_n, backend) => {
       // Bit-identical on cpu-js and with the built-in GEMM; with OpenBLAS loaded, the fp32 model's GEMMs are sgemm
       // while bf16 GEMMs run on the built-in kernel: float32 rounding differences only.
       ya.forEach((v, i) => expect(Math.abs(v - yb[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(yb[i]!))));
+      // Generation with a KV cache (bf16 weights read at every step) gives the same greedy tokens.
+      const ga = generate(a, [1, 2, 3], { maxNewTokens: 12, temperature: 0, eosIds: [] }).tokens;
+      expect(ga).toEqual(generate(b, [1, 2, 3], { maxNewTokens: 12, temperature: 0, eosIds: [] }).tokens);
       a.dispose();
       b.dispose();
     }
