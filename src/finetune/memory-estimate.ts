@@ -7,6 +7,7 @@ import type { CausalLM, NonBlockRole } from '../models/causal-lm.js';
 import { createModel, initWeights, type ModelConfig } from '../models/index.js';
 import { CATEGORIES, memoryReport, resetPeaks, restorePeaks, type MemoryCategory } from '../tensor/memory.js';
 import { BYTES_PER_ELEMENT } from '../tensor/tensor.js';
+import { castToBf16 } from '../tensor/precision.js';
 import { scope } from '../tensor/scope.js';
 import { backward } from '../autograd/backward.js';
 import { scale } from '../ops/index.js';
@@ -86,6 +87,8 @@ export interface RunOptions {
   period?: number;
   /** AdamW inside backward, each gradient freed once applied (the trainer's optim.updateInBackward; no clipping). */
   updateInBackward?: boolean;
+  /** The trainer's train.weightDtype: bfloat16 stores weights in bf16, trainable tensors as fp32 masters. */
+  weightDtype?: 'float32' | 'bfloat16';
   /** Blocks recomputed in backward (the trainer's train.gradientCheckpointing). */
   gradientCheckpointing?: boolean;
   backend?: Backend;
@@ -155,6 +158,7 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
   const opt = new AdamW({ lr: 1e-4 });
   try {
     initWeights(model, new Rng(seed));
+    if (opts.weightDtype === 'bfloat16') castToBf16(model.parameters());
     const afterModel = memoryReport();
     const ft = applyMethod(model, method, opt, { period: opts.period ?? steps, seed });
     const afterMethod = memoryReport();
@@ -193,9 +197,11 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
       windows.close('optimizer');
     }
     const seconds = (performance.now() - t0) / 1000;
+    // Weights at their peak over the steps (bf16: LISA's masters come and go), LoRA's adapters apart.
+    const adapterBytes = ft instanceof LoraFineTune ? afterMethod.live.weights - afterModel.live.weights : 0;
     const bytes: MemoryBytes = {
-      weights: afterModel.live.weights - before.live.weights,
-      adapters: afterMethod.live.weights - afterModel.live.weights,
+      weights: Math.max(afterMethod.live.weights, windows.peak.weights) - before.live.weights - adapterBytes,
+      adapters: adapterBytes,
       gradients: windows.peak.gradients - base.live.gradients,
       optimizer: windows.peak.optimizer - base.live.optimizer,
       activations: windows.peak.activations - base.live.activations,
@@ -208,7 +214,7 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
       peakTogether: windows.peakTotal - before.liveTotal,
       activations: { forward: forwardKept, backwardTransient: bytes.activations - forwardKept, peakAt: windows.activationsAt || 'forward' },
       params: { base: count(model.parameters()) - adapters, trainable, adapters },
-      bytesPerElement: BYTES_PER_ELEMENT[model.parameters()[0].dtype],
+      bytesPerElement: opts.weightDtype === 'bfloat16' ? 2 : BYTES_PER_ELEMENT[model.parameters()[0].dtype],
       ...(ft instanceof Lisa ? { activeBlocks: ft.history[0]?.active ?? [] } : {}),
       losses,
       seconds,

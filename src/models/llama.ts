@@ -2,6 +2,7 @@
 // grouped-query attention, SwiGLU MLP, optional q/k/v biases and tied embeddings.
 import type { Tensor, Parameter } from '../tensor/tensor.js';
 import * as F from '../ops/index.js';
+import { computeDtype } from '../tensor/precision.js';
 import { scope } from '../tensor/scope.js';
 import { Module, ModuleList, type ParamFactory } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
@@ -146,7 +147,7 @@ export class LlamaModel extends Module implements CausalLM {
     }
     const emb = this.model.embed_tokens;
     const rope = F.ropeTables(T, this.config.headDim, this.config.ropeTheta, start,
-      { backend: emb.weight.backend, dtype: emb.weight.dtype, invFreq: this.invFreq });
+      { backend: emb.weight.backend, dtype: computeDtype(emb.weight.dtype), invFreq: this.invFreq });
     let x = emb.forward(ids, [B, T]); // (B, T, C)
     this.blocks.forEach((block, i) => (x = scope(() => cache || !this.gradientCheckpointing ? block.forward(x, rope, i, cache)
       : checkpointBlock(block, x, (h) => block.forward(h, rope, i), [rope.cos, rope.sin]))));

@@ -1,13 +1,13 @@
 // The LM head fused with cross-entropy, over row chunks: CE(x Wᵀ + b, targets) without ever holding the whole
 // (N, V) logits or their gradient. Forward keeps only each row's logsumexp; backward recomputes each chunk's logits.
 import { BYTES_PER_ELEMENT, type Tensor } from '../tensor/tensor.js';
-import type { Backend, Buf } from '../backends/backend.js';
+import type { Backend, Bf16Buf, Buf } from '../backends/backend.js';
 import { record } from '../autograd/tape.js';
 import { leafGradSink } from '../autograd/leaf-grad.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
-import { checkIndices, checkNumber, checkOpts, checkRank, checkSame, checkTensor } from './validate.js';
-import { dense, emptyLike, release } from './alloc.js';
+import { checkIndices, checkNumber, checkOpts, checkRank, checkTensor, checkWeight } from './validate.js';
+import { dense, denseF32, emptyLike, release, weightBuf } from './alloc.js';
 
 export interface LinearCrossEntropyOpts {
   ignoreIndex?: number;
@@ -28,7 +28,7 @@ export function defaultChunkRows(V: number, bytesPerElement = 4): number {
 }
 
 /** logits[0 .. n*V) = x[r0 .. r0+n) Wᵀ (+ b), as linear() computes them (bias first, then GEMM with beta 1). */
-function chunkLogits(be: Backend, x: Buf, w: Buf, b: Buf | null, r0: number, n: number, C: number, V: number, logits: Buf): void {
+function chunkLogits(be: Backend, x: Buf, w: Buf | Bf16Buf, b: Buf | null, r0: number, n: number, C: number, V: number, logits: Buf): void {
   if (b) be.copyStrided(b, 0, [0, 1], logits, 0, [V, 1], [n, V]); // bias broadcast over the chunk's rows
   be.gemm({
     transA: false, transB: true, M: n, N: V, K: C, alpha: 1, beta: b ? 1 : 0, batch: 1,
@@ -45,7 +45,7 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
   const op = 'linearCrossEntropy';
   checkTensor(op, 'x', x);
   checkTensor(op, 'weight', w);
-  checkSame(op, { x, weight: w });
+  checkWeight(op, x, { weight: w }); // a frozen bf16 head is widened inside the GEMMs
   checkRank(op, 'x', x, 2);
   checkRank(op, 'weight', w, 2);
   opts = checkOpts(op, opts);
@@ -56,7 +56,7 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
   }
   if (bias !== null) {
     checkTensor(op, 'bias', bias);
-    checkSame(op, { x, bias });
+    checkWeight(op, x, { bias });
     if (bias.rank !== 1 || bias.shape[0] !== V) throw new ShapeError(`${op}: bias${bias.name ? ` '${bias.name}'` : ''} ${fmtShape(bias.shape)} must be [${V}]`);
   }
   const ignoreIndex = checkNumber(op, 'ignoreIndex', opts.ignoreIndex ?? -100, { integer: true });
@@ -73,13 +73,13 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
   for (let r0 = 0; r0 < N; r0 += chunk) chunks.push([r0, Math.min(chunk, N - r0)]);
   const xd = dense(x);
   const wd = dense(w);
-  const bd = bias ? dense(bias) : null;
+  const bd = bias ? denseF32(bias) : null;
   const lse = emptyLike(x, [N]);
   const logits = emptyLike(x, [rowsMax, V]);
   const losses = emptyLike(x, [rowsMax]);
   let total = 0;
   for (const [r0, n] of chunks) {
-    chunkLogits(be, xd.buf, wd.buf, bd ? bd.buf : null, r0, n, C, V, logits.buf);
+    chunkLogits(be, xd.buf, weightBuf(wd), bd ? bd.buf : null, r0, n, C, V, logits.buf);
     be.crossEntropy(logits.buf, tg.subarray(r0, r0 + n), n, V, ignoreIndex, losses.buf, lse.buf.subarray(r0, r0 + n));
     total += be.sum(losses.buf, n);
   }
@@ -99,7 +99,7 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
     const s = g.backend.read(g.buf, g.offset) / divisor;
     const xb = dense(x);
     const wb = dense(w);
-    const bb = bias ? dense(bias) : null;
+    const bb = bias ? denseF32(bias) : null;
     const gx = needs[0] ? emptyLike(x) : null;
     const wSink = needs[1] ? leafGradSink(w) : null;
     const gw = needs[1] ? wSink ?? emptyLike(w) : null;
@@ -115,12 +115,12 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
       let live = false;
       for (let i = r0; i < r0 + n && !live; i++) live = tg[i] !== ignoreIndex;
       if (!live) continue; // every row ignored: zero gradient, already in gx / gw / gb
-      chunkLogits(be, xb.buf, wb.buf, bb ? bb.buf : null, r0, n, C, V, lg.buf);
+      chunkLogits(be, xb.buf, weightBuf(wb), bb ? bb.buf : null, r0, n, C, V, lg.buf);
       be.crossEntropyBackward(lg.buf, lse.buf.subarray(r0, r0 + n), tg.subarray(r0, r0 + n), n, V, ignoreIndex, scale.buf, dl.buf);
       if (gx) {
         be.gemm({
           transA: false, transB: false, M: n, N: C, K: V, alpha: 1, beta: 0, batch: 1,
-          a: dl.buf, aOffset: 0, lda: V, aBatchStride: 0, b: wb.buf, bOffset: 0, ldb: C, bBatchStride: 0,
+          a: dl.buf, aOffset: 0, lda: V, aBatchStride: 0, b: weightBuf(wb), bOffset: 0, ldb: C, bBatchStride: 0,
           c: gx.buf, cOffset: r0 * C, ldc: C, cBatchStride: 0,
         });
       }

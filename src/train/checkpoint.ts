@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeSafetensors, readSafetensors } from '../io/safetensors.js';
+import { writeSafetensors, readSafetensors, openSafetensors } from '../io/safetensors.js';
+import { makeMaster } from '../tensor/precision.js';
 import { writeTextAtomicSync, fsyncDirSync } from '../io/atomic.js';
 import type { Parameter } from '../tensor/tensor.js';
 import type { AdamW, AdamWStateDict } from '../optim/adamw.js';
@@ -55,7 +56,10 @@ export function saveCheckpoint(outDir: string, params: readonly Parameter[], opt
   rmSync(tmp, { recursive: true, force: true });
   try {
     mkdirSync(tmp, { recursive: true });
-    writeSafetensors(join(tmp, 'weights.safetensors'), params.map((p) => ({ name: p.name as string, shape: p.shape, data: p.buf as Float32Array })));
+    // Weights as they are: fp32 (masters included) as F32, bf16 weights as their BF16 bits.
+    writeSafetensors(join(tmp, 'weights.safetensors'), params.map((p) => (p.dtype === 'bfloat16'
+      ? { name: p.name as string, shape: p.shape, data: p.bits, dtype: 'BF16' as const }
+      : { name: p.name as string, shape: p.shape, data: p.buf as Float32Array })));
     const dict = opt.stateDict();
     writeSafetensors(join(tmp, 'optimizer.safetensors'), dict.entries.flatMap((e) => [
       { name: `${e.name}::m`, shape: [e.m.length], data: e.m }, { name: `${e.name}::v`, shape: [e.v.length], data: e.v },
@@ -96,13 +100,21 @@ export function loadCheckpoint(dir: string, params: readonly Parameter[], opt: A
     throw new CheckpointError(`${join(dir, 'state.json')}: cannot read the run state: ${(e as Error).message}`);
   }
   if (state.version !== 1) throw new CheckpointError(`${join(dir, 'state.json')}: unknown checkpoint version ${String(state.version)}`);
-  const weights = readSafetensors(join(dir, 'weights.safetensors'));
-  for (const p of params) {
-    const data = weights.get(p.name as string);
-    if (!data || data.length !== p.size) {
-      throw new CheckpointError(`${join(dir, 'weights.safetensors')}: tensor '${p.name}' is missing or has the wrong size; is this checkpoint from another config?`);
+  const weights = openSafetensors(join(dir, 'weights.safetensors'));
+  try {
+    for (const p of params) {
+      const name = p.name as string;
+      if (!weights.has(name) || weights.info(name).numel !== p.size) {
+        throw new CheckpointError(`${join(dir, 'weights.safetensors')}: tensor '${p.name}' is missing or has the wrong size; is this checkpoint from another config?`);
+      }
+      // A bf16 weight saved as its F32 master (it was training) gets its master back, bit for bit.
+      if (p.bf16Rest && weights.info(name).dtype === 'F32') makeMaster(p);
+      if (p.dtype === 'bfloat16') weights.readIntoBf16(name, p.bits);
+      else if (p.buf instanceof Float32Array) weights.readInto(name, p.buf);
+      else p.buf.set(weights.read(name));
     }
-    p.buf.set(data);
+  } finally {
+    weights.close();
   }
   const raw = readSafetensors(join(dir, 'optimizer.safetensors'));
   const dict: AdamWStateDict = {

@@ -14,6 +14,7 @@ import { LoraFineTune } from '../finetune/lora.js';
 import { Lisa } from '../finetune/lisa.js';
 import type { FineTuneMethod } from '../finetune/method.js';
 import { Rng } from '../util/rng.js';
+import { castToBf16 } from '../tensor/precision.js';
 import { ConfigError, type TrainConfig } from './config.js';
 
 export interface RunParts {
@@ -28,15 +29,17 @@ export interface RunParts {
 
 async function buildModel(cfg: TrainConfig): Promise<{ model: CausalLM; dir: string | null }> {
   const m = cfg.model;
+  const bf16 = cfg.train.weightDtype === 'bfloat16';
   if (typeof m === 'object' && 'init' in m) {
     const model = createModel(parseConfig(m.init, 'model.init'));
     initWeights(model, new Rng(cfg.train.seed));
+    if (bf16) castToBf16(model.parameters()); // model.to(torch.bfloat16), tensor by tensor
     return { model, dir: null };
   }
   const ref = typeof m === 'string' ? m : m.path;
   const dir = existsSync(ref) ? ref : await resolveModel(ref);
   if (!statSync(dir).isDirectory()) throw new ConfigError(`model: '${ref}' is not a model folder`);
-  return { model: loadModel(dir).model, dir };
+  return { model: loadModel(dir, bf16 ? { dtype: 'bfloat16' } : {}).model, dir };
 }
 
 function buildTokenizer(cfg: TrainConfig, modelDir: string | null): Tokenizer | null {
