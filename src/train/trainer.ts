@@ -87,7 +87,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions): Promise<TrainR
         `(only ${RESUME_MAY_CHANGE.map((k) => `'${k}'`).join(' and ')} may change on resume); use the original config, or start a new run in another 'out'`);
     }
   } else prepareFreshRun(cfg.out, opts.overwrite ?? false);
-  const parts = await setupRun(cfg);
+  const parts = await setupRun(cfg, (msg) => opts.onWarning?.(msg));
   const { model, method, optimizer } = parts;
   const t = cfg.train;
   const perStep = t.batchSize * t.gradAccum;
