@@ -7,7 +7,6 @@ import type { CausalLM, NonBlockRole } from '../models/causal-lm.js';
 import { createModel, initWeights, type ModelConfig } from '../models/index.js';
 import { CATEGORIES, memoryReport, resetPeaks, restorePeaks, type MemoryCategory } from '../tensor/memory.js';
 import { BYTES_PER_ELEMENT } from '../tensor/tensor.js';
-import { castToBf16 } from '../tensor/precision.js';
 import { scope } from '../tensor/scope.js';
 import { backward } from '../autograd/backward.js';
 import { scale } from '../ops/index.js';
@@ -89,6 +88,8 @@ export interface RunOptions {
   updateInBackward?: boolean;
   /** The trainer's train.weightDtype: bfloat16 stores weights in bf16, trainable tensors as fp32 masters. */
   weightDtype?: 'float32' | 'bfloat16';
+  /** Fills the weights (default: initWeights, seeded); e.g. a fast tiled fill for a 7B-sized measurement. */
+  fill?: (model: CausalLM) => void;
   /** Blocks recomputed in backward (the trainer's train.gradientCheckpointing). */
   gradientCheckpointing?: boolean;
   backend?: Backend;
@@ -153,12 +154,12 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
   const seed = opts.seed ?? 0;
   const { batch: B, seq: T } = shape;
   const before = memoryReport();
-  const model = createModel(config, { backend: opts.backend ?? defaultBackend() });
+  // bf16 weights are created as bf16 (never a float32 copy of the whole model), as a bf16 checkpoint loads.
+  const model = createModel(config, { backend: opts.backend ?? defaultBackend(), dtype: opts.weightDtype === 'bfloat16' ? 'bfloat16' : undefined });
   model.gradientCheckpointing = opts.gradientCheckpointing ?? false;
   const opt = new AdamW({ lr: 1e-4 });
   try {
-    initWeights(model, new Rng(seed));
-    if (opts.weightDtype === 'bfloat16') castToBf16(model.parameters());
+    (opts.fill ?? ((m: CausalLM) => initWeights(m, new Rng(seed))))(model);
     const afterModel = memoryReport();
     const ft = applyMethod(model, method, opt, { period: opts.period ?? steps, seed });
     const afterMethod = memoryReport();

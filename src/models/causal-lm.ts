@@ -1,5 +1,6 @@
 // The interface every model family implements for the fine-tuning methods, trainer and generation, plus
 // the KV cache and the default weight initialisation.
+import { f32ToBf16Bits } from '../util/bf16.js';
 import type { Parameter, Tensor } from '../tensor/tensor.js';
 import { concat } from '../ops/index.js';
 import { checkpoint } from '../autograd/checkpoint.js';
@@ -92,10 +93,15 @@ export function checkpointBlock(block: Module, x: Tensor, run: (x: Tensor) => Te
 /** GPT-2/Llama initialisation: weights normal(0, std), biases 0, norm weights 1. */
 export function initWeights(model: Module, rng: Rng, std = 0.02): void {
   for (const [name, p] of model.namedParameters()) {
+    if (p.isShapeOnly) continue; // meta: no values to draw
+    const value = /norm|ln_/.test(name) && name.endsWith('weight') ? () => 1 : name.endsWith('bias') ? () => 0 : () => std * rng.normal();
+    if (p.dtype === 'bfloat16') {
+      // The same draws as a float32 weight, rounded (RNE): equal to initialising in float32 and casting.
+      const bits = p.bits;
+      for (let i = 0; i < bits.length; i++) bits[i] = f32ToBf16Bits(value());
+      continue;
+    }
     const b = p.buf;
-    if (/norm|ln_/.test(name) && name.endsWith('weight')) p.backend.fill(b, 1);
-    else if (name.endsWith('bias')) p.backend.fill(b, 0);
-    else if (p.isShapeOnly) continue; // meta: no values to draw
-    else for (let i = 0; i < b.length; i++) b[i] = std * rng.normal();
+    for (let i = 0; i < b.length; i++) b[i] = value();
   }
 }
