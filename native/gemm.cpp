@@ -5,7 +5,12 @@
 // JS exports:
 //   gemm(transA, transB, M, N, K, alpha, beta, batch, a, aOffset, lda, aBatchStride,
 //        b, bOffset, ldb, bBatchStride, c, cOffset, ldc, cBatchStride): void
-//   gemmInfo(): { impl: 'openblas' | 'avx2' | 'portable' | 'reference', openblasAvailable, avx2, threads }
+//     b may be a Uint16Array of bfloat16 bits (a stored weight): widened in registers while packing (built-in),
+//     or per element (reference). When OpenBLAS is the GEMM, bfloat16 GEMMs go to the built-in kernel (measured
+//     with bench/gemm-bf16.ts: as fast as fp32 sgemm), or with route 'panels' to OpenBLAS on column panels of
+//     op(B) widened into a small scratch (one sgemm per panel; 25-40% slower on 2 threads).
+//   setBf16Gemm(route: 'builtin' | 'panels'): void   (default 'builtin'; LISA_BF16_GEMM=panels at load)
+//   gemmInfo(): { impl: 'openblas' | 'avx2' | 'portable' | 'reference', openblasAvailable, avx2, threads, bf16Route }
 //   setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'portable' | 'reference'): void
 //     ('auto': OpenBLAS when loaded, else built-in; 'portable': the built-in driver with its non-AVX2 kernel)
 #include <napi.h>
@@ -13,7 +18,10 @@
 #include <atomic>
 #include <climits>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "blas.h"
 #include "gemm_impl.h"
@@ -49,6 +57,33 @@ void scale_c(const GemmBatch& p) {
   }
 }
 
+// bfloat16 B under OpenBLAS: the built-in kernel (default) or OpenBLAS on widened panels (setBf16Gemm).
+std::atomic<bool> g_bf16_panels{[] {
+  const char* e = std::getenv("LISA_BF16_GEMM");
+  return e != nullptr && std::strcmp(e, "panels") == 0;
+}()};
+
+// OpenBLAS with a bfloat16 B: op(B) is widened a panel of columns at a time (all K rows, about 2 MiB of floats)
+// into a reusable scratch, and sgemm computes the matching columns of C. Each column of C comes from one sgemm
+// over the whole K, so only OpenBLAS's own blocking differs from the float32 call on the widened values.
+void sgemm_bf16_panels(const GemmBatch& p, blas::SgemmFn sgemm) {
+  const GemmArgs& g = p.g;
+  static thread_local std::vector<float> scratch;
+  const int64_t nb = std::min<int64_t>(g.N, std::max<int64_t>(kNR, ((int64_t(1) << 19) / g.K) / kNR * kNR));
+  if (scratch.size() < static_cast<size_t>(nb * g.K)) scratch.resize(nb * g.K);
+  const int ta = g.transA ? blas::kTrans : blas::kNoTrans, tb = g.transB ? blas::kTrans : blas::kNoTrans;
+  for (int64_t b = 0; b < p.batch; ++b) {
+    const uint16_t* Bh = g.Bh + b * p.strideB;
+    for (int64_t j0 = 0; j0 < g.N; j0 += nb) {
+      const int64_t n = std::min(nb, g.N - j0);
+      const int64_t ld = widen_bf16_block(g.transB, Bh, g.ldb, 0, j0, g.K, n, scratch.data());
+      sgemm(blas::kRowMajor, ta, tb, static_cast<int>(g.M), static_cast<int>(n), static_cast<int>(g.K), g.alpha,
+            g.A + b * p.strideA, static_cast<int>(g.lda), scratch.data(), static_cast<int>(ld), g.beta,
+            g.C + b * p.strideC + j0, static_cast<int>(g.ldc));
+    }
+  }
+}
+
 bool fits_int(const GemmArgs& g) {
   return g.M <= INT_MAX && g.N <= INT_MAX && g.K <= INT_MAX && g.lda <= INT_MAX && g.ldb <= INT_MAX &&
          g.ldc <= INT_MAX;
@@ -61,7 +96,9 @@ void run_gemm(const GemmBatch& p) {
   if (impl == Impl::Reference) return gemm_reference(p);
   if (g.K == 0 || g.alpha == 0.0f) return scale_c(p);
   if (impl == Impl::Portable) return gemm_blocked(p, portable_kernels());
-  if (impl == Impl::OpenBlas && fits_int(g)) {
+  if (impl == Impl::OpenBlas && fits_int(g) && g.Bh) {
+    if (g_bf16_panels.load()) return sgemm_bf16_panels(p, blas::sgemm());
+  } else if (impl == Impl::OpenBlas && fits_int(g)) {
     blas::SgemmFn sgemm = blas::sgemm();
     const int ta = g.transA ? blas::kTrans : blas::kNoTrans, tb = g.transB ? blas::kTrans : blas::kNoTrans;
     for (int64_t b = 0; b < p.batch; ++b) {
@@ -87,6 +124,28 @@ bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t 
     return false;
   }
   *out = static_cast<int64_t>(v);
+  return true;
+}
+
+// Operand b: a Float32Array, or a Uint16Array of bfloat16 bits (then *bits is set and *data is null).
+bool ArgF32OrBf16(const Napi::CallbackInfo& info, size_t i, const char* what, float** data, uint16_t** bits,
+                  int64_t* len) {
+  *bits = nullptr;
+  if (info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().TypedArrayType() == napi_uint16_array) {
+    Napi::Uint16Array arr = info[i].As<Napi::Uint16Array>();
+    *data = nullptr;
+    *bits = arr.Data();
+    *len = static_cast<int64_t>(arr.ElementLength());
+    return true;
+  }
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    Napi::TypeError::New(info.Env(), std::string("gemm: ") + what + " must be a Float32Array or (bfloat16) Uint16Array")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::Float32Array arr = info[i].As<Napi::Float32Array>();
+  *data = arr.Data();
+  *len = static_cast<int64_t>(arr.ElementLength());
   return true;
 }
 
@@ -142,6 +201,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   g.transB = info[1].ToBoolean().Value();
   int64_t aOff, bOff, cOff, aLen, bLen, cLen;
   float *a, *b;
+  uint16_t* bh;
   if (!ArgInt(info, 2, "M", 0, kMax, &g.M) || !ArgInt(info, 3, "N", 0, kMax, &g.N) ||
       !ArgInt(info, 4, "K", 0, kMax, &g.K))
     return env.Undefined();
@@ -153,7 +213,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   g.beta = static_cast<float>(info[6].As<Napi::Number>().DoubleValue());
   if (!ArgInt(info, 7, "batch", 0, kMax, &p.batch) || !ArgF32(info, 8, "a", &a, &aLen) ||
       !ArgInt(info, 9, "aOffset", 0, kMax, &aOff) || !ArgInt(info, 10, "lda", 0, kMax, &g.lda) ||
-      !ArgInt(info, 11, "aBatchStride", 0, kMax, &p.strideA) || !ArgF32(info, 12, "b", &b, &bLen) ||
+      !ArgInt(info, 11, "aBatchStride", 0, kMax, &p.strideA) || !ArgF32OrBf16(info, 12, "b", &b, &bh, &bLen) ||
       !ArgInt(info, 13, "bOffset", 0, kMax, &bOff) || !ArgInt(info, 14, "ldb", 0, kMax, &g.ldb) ||
       !ArgInt(info, 15, "bBatchStride", 0, kMax, &p.strideB) || !ArgF32(info, 16, "c", &g.C, &cLen) ||
       !ArgInt(info, 17, "cOffset", 0, kMax, &cOff) || !ArgInt(info, 18, "ldc", 0, kMax, &g.ldc) ||
@@ -167,7 +227,8 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
       !CheckOperand(info, "c", cLen, cOff, &g.ldc, p.strideC, p.batch, g.M, g.N))
     return env.Undefined();
   g.A = a + aOff;
-  g.B = b + bOff;
+  if (bh) g.Bh = bh + bOff;
+  else g.B = b + bOff;
   g.C += cOff;
   lisa::run_gemm(p);
   return env.Undefined();
@@ -188,7 +249,19 @@ Napi::Value GemmInfo(const Napi::CallbackInfo& info) {
   out.Set("openblasAvailable", lisa::blas::available());
   out.Set("avx2", avx2);
   out.Set("threads", lisa::num_threads());
+  out.Set("bf16Route", lisa::g_bf16_panels.load() ? "panels" : "builtin");
   return out;
+}
+
+Napi::Value SetBf16Gemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (name != "builtin" && name != "panels") {
+    Napi::TypeError::New(env, "setBf16Gemm(route): route must be 'builtin' or 'panels'").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  lisa::g_bf16_panels.store(name == "panels");
+  return env.Undefined();
 }
 
 Napi::Value SetGemmImpl(const Napi::CallbackInfo& info) {
@@ -226,4 +299,5 @@ void RegisterGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
   exports.Set("gemmInfo", Napi::Function::New(env, GemmInfo, "gemmInfo"));
   exports.Set("setGemmImpl", Napi::Function::New(env, SetGemmImpl, "setGemmImpl"));
+  exports.Set("setBf16Gemm", Napi::Function::New(env, SetBf16Gemm, "setBf16Gemm"));
 }

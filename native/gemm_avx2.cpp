@@ -1,6 +1,7 @@
 // AVX2/FMA parts of the built-in GEMM (compiled with -mavx2 -mfma; only called after cpu_has_avx2_fma()):
 // the 6x16 register-tiled micro-kernel (12 ymm accumulators, 2 B loads and 6 broadcasts per k step) and the
-// packing routines, which use 8x8 in-register transposes for the strided cases (A not transposed, B transposed).
+// packing routines, which use 8x8 in-register transposes for the strided cases (A not transposed, B transposed),
+// and B's packing from bfloat16 bits (widened in registers as it is packed).
 // The portable versions of the same three functions, in gemm_blocked.cpp, are their reference.
 #include <immintrin.h>
 
@@ -238,7 +239,54 @@ void pack_b_avx2(bool transB, const float* B, int64_t ldb, int64_t k0, int64_t j
       for (int c = 0; c < kNR; ++c) dst[k * kNR + c] = c < nr ? rows[c][k] : 0.0f;
   }
 }
+// 8 bfloat16 values (16 bytes at p) widened exactly to 8 floats: zero-extend to 32 bits, shift into the top half.
+inline __m256 widen8(const uint16_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+// pack_b_avx2 for bfloat16 B: the same panels, each value widened as it is packed.
+void pack_b_bf16_avx2(bool transB, const uint16_t* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                      float* Bp) {
+  if (!transB) {
+    // B is (K, N): each k step of a full panel is 16 contiguous values.
+    const int64_t full = nc / kNR * kNR;
+    for (int64_t k = 0; k < kc; ++k) {
+      const uint16_t* src = B + (k0 + k) * ldb + j0;
+      float* dst = Bp + k * kNR;
+      for (int64_t jp = 0; jp < full; jp += kNR) {
+        _mm256_store_ps(dst + jp * kc, widen8(src + jp));
+        _mm256_store_ps(dst + jp * kc + 8, widen8(src + jp + 8));
+      }
+      for (int64_t c = 0; c < kNR && full < nc; ++c) {  // last, partial panel: zeros past nc
+        dst[full * kc + c] = full + c < nc ? bf16_to_f32(src[full + c]) : 0.0f;
+      }
+    }
+    return;
+  }
+  for (int64_t jp = 0; jp < nc; jp += kNR) {
+    const int64_t nr = std::min<int64_t>(kNR, nc - jp);
+    float* dst = Bp + jp * kc;
+    // B is (N, K): column j of op(B) is row j of B. Widen 8 rows x 8 k steps, then transpose.
+    const uint16_t* rows[kNR];
+    for (int c = 0; c < kNR; ++c) rows[c] = B + (j0 + jp + std::min<int64_t>(c, nr - 1)) * ldb + k0;
+    int64_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+      for (int h = 0; h < 2; ++h) {
+        __m256 v[8];
+        for (int r = 0; r < 8; ++r) {
+          const int c = h * 8 + r;
+          v[r] = c < nr ? widen8(rows[c] + k) : _mm256_setzero_ps();
+        }
+        transpose8(v);
+        for (int t = 0; t < 8; ++t) _mm256_store_ps(dst + (k + t) * kNR + h * 8, v[t]);
+      }
+    }
+    for (; k < kc; ++k)
+      for (int c = 0; c < kNR; ++c) dst[k * kNR + c] = c < nr ? bf16_to_f32(rows[c][k]) : 0.0f;
+  }
+}
 }  // namespace
 
-GemmKernels avx2_kernels() { return {kernel_6x16, pack_a_avx2, pack_b_avx2, "avx2"}; }
+GemmKernels avx2_kernels() { return {kernel_6x16, pack_a_avx2, pack_b_avx2, "avx2", pack_b_bf16_avx2}; }
 }  // namespace lisa

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstdio>
+#include <cstring>
 #include <numeric>
 
 #include "gemm_impl.h"
@@ -81,6 +82,13 @@ inline int64_t balanced_block(int64_t n, int64_t max, int64_t unit) {
 
 inline int64_t kc_block(int64_t K) { return balanced_block(K, blocking().kc, 1); }
 
+// Packs op(B)[k0 : k0+kc, j0 : j0+nc] with kr's packing; a bfloat16 B (g.Bh) is widened as it is packed.
+inline void pack_b_any(const GemmArgs& g, const GemmKernels& kr, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                       float* Bp) {
+  if (g.Bh) kr.pack_b_bf16(g.transB, g.Bh, g.ldb, k0, j0, kc, nc, Bp);
+  else kr.pack_b(g.transB, g.B, g.ldb, k0, j0, kc, nc, Bp);
+}
+
 // Packs all of alpha*op(A) (all M rows, every KC block): block pc starts at dst + round_up(M, MR) * pc and its
 // rows from ic (a multiple of MR) at + ic * kc, which is where gemm_tile looks for them.
 void prepack_a(const GemmArgs& g, const GemmKernels& kr, float* dst) {
@@ -93,7 +101,7 @@ void prepack_a(const GemmArgs& g, const GemmKernels& kr, float* dst) {
 void prepack_b(const GemmArgs& g, const GemmKernels& kr, float* dst) {
   const int64_t kc_max = kc_block(g.K), n_pad = ceil_div(g.N, kNR) * kNR;
   for (int64_t pc = 0; pc < g.K; pc += kc_max)
-    kr.pack_b(g.transB, g.B, g.ldb, pc, 0, std::min(kc_max, g.K - pc), g.N, dst + n_pad * pc);
+    pack_b_any(g, kr, pc, 0, std::min(kc_max, g.K - pc), g.N, dst + n_pad * pc);
 }
 
 // C[i0:i1, j0:j1] of one product, on the calling thread. Apre (then i0 == 0) / Bpre (then j0 is a multiple of
@@ -118,7 +126,7 @@ void gemm_tile(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1
       if (Bpre) {
         Bp = const_cast<float*>(Bpre) + n_pad * pc + jc * kc;
       } else {
-        kr.pack_b(g.transB, g.B, g.ldb, pc, jc, kc, nc, Bp);
+        pack_b_any(g, kr, pc, jc, kc, nc, Bp);
       }
       for (int64_t ic = i0; ic < i1; ic += mc_max) {
         const int64_t mc = std::min(mc_max, i1 - ic);
@@ -176,8 +184,13 @@ void pack_a_portable(bool transA, const float* A, int64_t lda, int64_t i0, int64
   }
 }
 
-void pack_b_portable(bool transB, const float* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
-                     float* Bp) {
+// Element type T of B is float, or uint16_t bfloat16 bits (widened by load()).
+inline float load(float v) { return v; }
+inline float load(uint16_t h) { return bf16_to_f32(h); }
+
+template <typename T>
+void pack_b_portable_t(bool transB, const T* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                       float* Bp) {
   for (int64_t jp = 0; jp < nc; jp += kNR) {
     const int64_t nr = std::min<int64_t>(kNR, nc - jp);
     float* dst = Bp + jp * kc;
@@ -186,12 +199,22 @@ void pack_b_portable(bool transB, const float* B, int64_t ldb, int64_t k0, int64
         float v = 0.0f;
         if (c < nr) {
           const int64_t j = j0 + jp + c, kk = k0 + k;
-          v = transB ? B[j * ldb + kk] : B[kk * ldb + j];
+          v = load(transB ? B[j * ldb + kk] : B[kk * ldb + j]);
         }
         dst[k * kNR + c] = v;
       }
     }
   }
+}
+
+void pack_b_portable(bool transB, const float* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                     float* Bp) {
+  pack_b_portable_t(transB, B, ldb, k0, j0, kc, nc, Bp);
+}
+
+void pack_b_bf16_portable(bool transB, const uint16_t* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                          float* Bp) {
+  pack_b_portable_t(transB, B, ldb, k0, j0, kc, nc, Bp);
 }
 
 // 4-float vectors (GCC/Clang vector extension: SSE2 on x86-64, NEON elsewhere). The 6x16 tile is computed as
@@ -230,6 +253,18 @@ void kernel_portable(int64_t kc, const float* Ap, const float* Bp, float* C, int
 }
 }  // namespace
 
+int64_t widen_bf16_block(bool transB, const uint16_t* Bh, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                         float* dst) {
+  const int64_t rows = transB ? nc : kc, cols = transB ? kc : nc;
+  const uint16_t* src = transB ? Bh + j0 * ldb + k0 : Bh + k0 * ldb + j0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint16_t* s = src + r * ldb;
+    float* d = dst + r * cols;
+    for (int64_t c = 0; c < cols; ++c) d[c] = bf16_to_f32(s[c]);
+  }
+  return cols;
+}
+
 bool cpu_has_avx2_fma() {
 #if defined(__x86_64__) || defined(__i386__)
   static const bool ok = [] {
@@ -242,7 +277,9 @@ bool cpu_has_avx2_fma() {
 #endif
 }
 
-GemmKernels portable_kernels() { return {kernel_portable, pack_a_portable, pack_b_portable, "portable"}; }
+GemmKernels portable_kernels() {
+  return {kernel_portable, pack_a_portable, pack_b_portable, "portable", pack_b_bf16_portable};
+}
 
 void gemm_blocked(const GemmBatch& p, const GemmKernels& kr) {
   const GemmArgs& g = p.g;
@@ -274,7 +311,8 @@ void gemm_blocked(const GemmBatch& p, const GemmKernels& kr) {
       const int64_t b = t / parts, part = t % parts;
       GemmArgs gb = g;
       gb.A += b * p.strideA;
-      gb.B += b * p.strideB;
+      if (gb.Bh) gb.Bh += b * p.strideB;
+      else gb.B += b * p.strideB;
       gb.C += b * p.strideC;
       const float* pre = nullptr;
       if (prepack) {

@@ -7,6 +7,8 @@
 namespace lisa {
 // One product: C = alpha * op(A) @ op(B) + beta * C with op(A) (M, K) and op(B) (K, N). A is stored (M, K) with
 // row stride lda, or (K, M) when transA; B is stored (K, N), or (N, K) when transB. beta == 0: C is not read.
+// When Bh is set, B is bfloat16 bits (a stored weight; B is then unused): every implementation widens it exactly
+// to float32 as it reads it (into packing buffers or small panels, never a copy of the whole matrix).
 struct GemmArgs {
   bool transA, transB;
   int64_t M, N, K;
@@ -15,6 +17,7 @@ struct GemmArgs {
   int64_t lda;
   const float* B;
   int64_t ldb;
+  const uint16_t* Bh = nullptr;
   float* C;
   int64_t ldc;
 };
@@ -40,13 +43,30 @@ using PackA = void (*)(bool transA, const float* A, int64_t lda, int64_t i0, int
 using PackB = void (*)(bool transB, const float* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
                        float* Bp);
 constexpr int64_t kPackSlack = 16;
+// The same packing from bfloat16 B (bits), each value widened exactly to float32 as it is packed.
+using PackBh = void (*)(bool transB, const uint16_t* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                        float* Bp);
 
 struct GemmKernels {
   MicroKernel kernel;
   PackA pack_a;
   PackB pack_b;
   const char* name;  // "avx2" or "portable"
+  PackBh pack_b_bf16;
 };
+
+// Exact bfloat16 -> float32 (the bits are the top half of a float32).
+inline float bf16_to_f32(uint16_t h) {
+  const uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+}
+
+// Widens op(B)[k0 : k0+kc, j0 : j0+nc] of bfloat16 B (stored layout kept: (nc, kc) when transB, else (kc, nc),
+// rows contiguous) into dst, exactly; returns dst's row stride (gemm_blocked.cpp).
+int64_t widen_bf16_block(bool transB, const uint16_t* Bh, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                         float* dst);
 
 bool cpu_has_avx2_fma();         // gemm_blocked.cpp: runtime CPU check
 GemmKernels portable_kernels();  // gemm_blocked.cpp

@@ -1,5 +1,7 @@
 // Naive reference GEMM: a plain triple loop beside the fast kernels (used by tests and setGemmImpl('reference')).
 // Accumulates in double. Handles every size, K == 0 and alpha == 0 included; beta == 0 never reads C.
+#include <cstring>
+
 #include "gemm_impl.h"
 
 namespace lisa {
@@ -7,14 +9,22 @@ void gemm_reference(const GemmBatch& p) {
   const GemmArgs& g = p.g;
   for (int64_t b = 0; b < p.batch; ++b) {
     const float* A = g.A + b * p.strideA;
-    const float* B = g.B + b * p.strideB;
+    const float* B = g.Bh ? nullptr : g.B + b * p.strideB;
+    const uint16_t* Bh = g.Bh ? g.Bh + b * p.strideB : nullptr;
     float* C = g.C + b * p.strideC;
     for (int64_t i = 0; i < g.M; ++i) {
       for (int64_t j = 0; j < g.N; ++j) {
         double acc = 0.0;
         for (int64_t k = 0; k < g.K; ++k) {
           float a = g.transA ? A[k * g.lda + i] : A[i * g.lda + k];
-          float v = g.transB ? B[j * g.ldb + k] : B[k * g.ldb + j];
+          const int64_t bi = g.transB ? j * g.ldb + k : k * g.ldb + j;
+          float v;
+          if (Bh) {
+            const uint32_t u = static_cast<uint32_t>(Bh[bi]) << 16;  // bfloat16 widened exactly
+            std::memcpy(&v, &u, 4);
+          } else {
+            v = B[bi];
+          }
           acc += static_cast<double>(a) * static_cast<double>(v);
         }
         float* c = &C[i * g.ldc + j];

@@ -80,6 +80,8 @@ void rms_norm_backward(const float* x, const float* w, const float* rstd, const 
 void rope(const float* x, const float* cos, const float* sin, int64_t outer, int64_t T, int64_t hs, bool halfSplit,
           bool inverse, float* out);
 void embedding(const float* weight, const int32_t* ids, int64_t n, int64_t C, float* out);
+// The same gather from a bfloat16 weight (bits), each value widened exactly to float32.
+void embedding_bf16(const uint16_t* weight, const int32_t* ids, int64_t n, int64_t C, float* out);
 void embedding_backward(const int32_t* ids, const float* g, int64_t n, int64_t C, float* dweight);
 void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, double beta1, double beta2,
            double eps, double wd, double step);

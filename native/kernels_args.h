@@ -42,6 +42,19 @@ class Args {
   int32_t* i32(size_t i, int64_t need) {
     return static_cast<int32_t*>(typed(i, napi_int32_array, "Int32Array", need, false));
   }
+  uint16_t* u16(size_t i, int64_t need) {
+    return static_cast<uint16_t*>(typed(i, napi_uint16_array, "Uint16Array", need, false));
+  }
+  // True when argument i is a Uint16Array (bfloat16 bits of a stored weight).
+  bool is_u16(size_t i) const {
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* data = nullptr;
+    napi_value ab;
+    size_t off = 0;
+    return napi_get_typedarray_info(info_.Env(), info_[i], &type, &length, &data, &ab, &off) == napi_ok &&
+           type == napi_uint16_array;
+  }
   double* f64(size_t i, int64_t need) {
     return static_cast<double*>(typed(i, napi_float64_array, "Float64Array", need, false));
   }

@@ -158,14 +158,19 @@ bool check_ids(Args& a, const int32_t* ids, int64_t n, int64_t rows) {
   return a.ok();
 }
 
-// embedding(weight, ids, n, C, out)
+// embedding(weight, ids, n, C, out); weight is a Float32Array or a Uint16Array of bfloat16 bits (widened).
 Napi::Value Embedding(const Napi::CallbackInfo& info) {
   Args a(info, "embedding", 5);
   const int64_t n = a.size(2), C = a.size(3);
-  const float* weight = a.f32(0, 0);
+  const bool bf16 = a.ok() && a.is_u16(0);
+  const float* weight = bf16 ? nullptr : a.f32(0, 0);
+  const uint16_t* wbits = bf16 ? a.u16(0, 0) : nullptr;
   const int32_t* ids = a.i32(1, n);
   float* out = a.f32(4, n * C);
-  if (a.ok() && C > 0 && check_ids(a, ids, n, a.len(0) / C)) embedding(weight, ids, n, C, out);
+  if (a.ok() && C > 0 && check_ids(a, ids, n, a.len(0) / C)) {
+    if (bf16) embedding_bf16(wbits, ids, n, C, out);
+    else embedding(weight, ids, n, C, out);
+  }
   return Undef(info);
 }
 

@@ -223,6 +223,17 @@ void embedding(const float* weight, const int32_t* ids, int64_t n, int64_t C, fl
   each_row(n, C, [&](int64_t i) { std::memcpy(out + i * C, weight + static_cast<int64_t>(ids[i]) * C, C * 4); });
 }
 
+void embedding_bf16(const uint16_t* weight, const int32_t* ids, int64_t n, int64_t C, float* out) {
+  each_row(n, C, [&](int64_t i) {
+    const uint16_t* src = weight + static_cast<int64_t>(ids[i]) * C;
+    float* dst = out + i * C;
+    for (int64_t c = 0; c < C; ++c) {
+      const uint32_t u = static_cast<uint32_t>(src[c]) << 16;
+      std::memcpy(dst + c, &u, 4);
+    }
+  });
+}
+
 // d embedding: dweight[ids[i], :] += g[i, :], i ascending (like the reference); split over columns, so rows with
 // repeated ids never race.
 void embedding_backward(const int32_t* ids, const float* g, int64_t n, int64_t C, float* dweight) {

@@ -190,6 +190,10 @@ def op_ref(op, a, xs):
         V = x.shape[-1]
         return F.cross_entropy(x.reshape(-1, V), torch.tensor(a["targets"]), ignore_index=a.get("ignoreIndex", -100),
                                reduction=a.get("reduction", "mean"))
+    if op == "linearCrossEntropy":  # the fused LM head + cross-entropy: x (N, C), weight (V, C), bias (V)
+        logits = F.linear(x, xs[1], xs[2] if len(xs) > 2 else None)
+        return F.cross_entropy(logits, torch.tensor(a["targets"]), ignore_index=a.get("ignoreIndex", -100),
+                               reduction=a.get("reduction", "mean"))
     raise ValueError(op)
 
 
@@ -312,6 +316,14 @@ CASES = [
     ("crossEntropy large logits", "crossEntropy", {"targets": [0, 6, 3]}, [I([3, 7], scale=40.0)]),
     ("crossEntropy all ignored", "crossEntropy", {"targets": [-100, -100]}, [I([2, 3])]),
     ("crossEntropy sliced", "crossEntropy", {"targets": [2, 0, -100, 1]}, [I([4, 3], S(1, 1, 5))]),
+    # fused LM head + cross-entropy over row chunks: chunks that do and do not divide N, bias, a fully ignored
+    # chunk, sum, a frozen weight, a transposed x
+    ("linearCrossEntropy", "linearCrossEntropy", {"targets": [1, 0, 4, 2, 5], "chunkRows": 2}, [I([5, 4]), I([6, 4]), I([6])]),
+    ("linearCrossEntropy ignore sum", "linearCrossEntropy",
+     {"targets": [-100, -100, -100, 1, 4, -100], "reduction": "sum", "chunkRows": 3}, [I([6, 4]), I([5, 4])]),
+    ("linearCrossEntropy frozen weight", "linearCrossEntropy", {"targets": [3, -100, 0, 2], "chunkRows": 1},
+     [I([4, 3]), I([7, 3], grad=False), I([7])]),
+    ("linearCrossEntropy transposed x", "linearCrossEntropy", {"targets": [2, 6, 1], "chunkRows": 64}, [I([3, 4], T_), I([7, 4])]),
 ]
 
 

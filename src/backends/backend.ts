@@ -7,8 +7,10 @@
 // - Callers (src/ops) validate every size, offset and index before calling; kernels do not re-check.
 // - "out" buffers are fully written unless the kernel says it accumulates (+=).
 
-export type DType = 'float32' | 'float64';
+export type DType = 'float32' | 'float64' | 'bfloat16';
 export type Buf = Float32Array | Float64Array;
+/** bfloat16 bits (a stored weight): kernels that take one (GEMM's B, embedding) widen it to float32 as they read. */
+export type Bf16Buf = Uint16Array;
 
 /** out = f(x) elementwise. `affine`: alpha*x + beta. `pow`: x^alpha. */
 export type UnaryOp =
@@ -28,14 +30,15 @@ export const BINARY_OPS: readonly BinaryOp[] = [
 /** Batched row-major GEMM: for each b < batch, C_b = alpha * op(A_b) @ op(B_b) + beta * C_b.
  *  op(A) is (M, K): A is stored (M, K) with row stride lda, or (K, M) when transA. Likewise op(B) is (K, N).
  *  A_b starts at aOffset + b * aBatchStride (a batch stride of 0 broadcasts one matrix over the batch).
- *  When beta == 0, C is not read (NaNs in C do not propagate). */
+ *  When beta == 0, C is not read (NaNs in C do not propagate). b may be bfloat16 bits (a stored weight), widened
+ *  exactly to float32 while it is read: the result equals the GEMM on the widened values. */
 export interface GemmArgs {
   transA: boolean; transB: boolean;
   M: number; N: number; K: number;
   alpha: number; beta: number;
   batch: number;
   a: Buf; aOffset: number; lda: number; aBatchStride: number;
-  b: Buf; bOffset: number; ldb: number; bBatchStride: number;
+  b: Buf | Bf16Buf; bOffset: number; ldb: number; bBatchStride: number;
   c: Buf; cOffset: number; ldc: number; cBatchStride: number;
 }
 
@@ -101,8 +104,8 @@ export interface Backend {
   rope(x: Buf, cos: Buf, sin: Buf, outer: number, T: number, hs: number, halfSplit: boolean, inverse: boolean,
     out: Buf): void;
 
-  /** out[i, :] = weight[ids[i], :] for i < n; rows of C. */
-  embedding(weight: Buf, ids: Int32Array, n: number, C: number, out: Buf): void;
+  /** out[i, :] = weight[ids[i], :] for i < n; rows of C. A bfloat16 weight is widened to float32. */
+  embedding(weight: Buf | Bf16Buf, ids: Int32Array, n: number, C: number, out: Buf): void;
   /** dweight[ids[i], :] += g[i, :]. */
   embeddingBackward(ids: Int32Array, g: Buf, n: number, C: number, dweight: Buf): void;
 

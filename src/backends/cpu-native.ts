@@ -2,7 +2,7 @@
 // into a reused Float64Array, op names become small integer codes, and every call goes straight to the addon.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Backend, BinaryOp, Buf, DType, GemmArgs, UnaryOp } from './backend.js';
+import type { Backend, Bf16Buf, BinaryOp, Buf, DType, GemmArgs, UnaryOp } from './backend.js';
 import { BINARY_OPS, UNARY_OPS } from './backend.js';
 import { BackendError } from '../util/errors.js';
 
@@ -10,11 +10,14 @@ type F32 = Float32Array;
 
 /** The addon's exports (native/kernels.cpp, native/kernels_bind_rows.cpp, native/gemm.cpp, native/threadpool.cpp). */
 export interface NativeAddon {
+  /** b may be a Uint16Array of bfloat16 bits (widened while packing; OpenBLAS gets widened row panels). */
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, beta: number,
     batch: number, a: F32, aOffset: number, lda: number, aBatchStride: number,
-    b: F32, bOffset: number, ldb: number, bBatchStride: number,
+    b: F32 | Bf16Buf, bOffset: number, ldb: number, bBatchStride: number,
     c: F32, cOffset: number, ldc: number, cBatchStride: number): void;
-  gemmInfo(): { impl: string; openblasAvailable: boolean; avx2: boolean; threads: number };
+  gemmInfo(): { impl: string; openblasAvailable: boolean; avx2: boolean; threads: number; bf16Route: 'builtin' | 'panels' };
+  /** Where bfloat16-B GEMMs go when OpenBLAS is the GEMM: the built-in kernel (default) or widened OpenBLAS panels. */
+  setBf16Gemm(route: 'builtin' | 'panels'): void;
   setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'portable' | 'reference'): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
@@ -44,7 +47,7 @@ export interface NativeAddon {
   rmsNormBackward(x: F32, w: F32, rstd: F32, gy: F32, rows: number, C: number, dx: F32 | null, dw: F32 | null): void;
   rope(x: F32, cos: F32, sin: F32, outer: number, T: number, hs: number, halfSplit: boolean, inverse: boolean,
     out: F32): void;
-  embedding(weight: F32, ids: Int32Array, n: number, C: number, out: F32): void;
+  embedding(weight: F32 | Bf16Buf, ids: Int32Array, n: number, C: number, out: F32): void;
   embeddingBackward(ids: Int32Array, g: F32, n: number, C: number, dweight: F32): void;
   adamw(p: F32, g: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number,
     weightDecay: number, step: number): void;
@@ -133,6 +136,8 @@ function makeBackend(N: NativeAddon): Backend {
   // Callers only pass Float32Array to a backend whose supports('float64') is false.
   const f = (b: Buf): F32 => b as F32;
   const fn = (b: Buf | null): F32 | null => b as F32 | null;
+  // A weight operand: float32, or bfloat16 bits that the addon widens as it reads.
+  const bf = (b: Buf | Bf16Buf): F32 | Bf16Buf => (b instanceof Uint16Array ? b : f(b));
 
   return {
     name: 'cpu-native',
@@ -170,7 +175,7 @@ function makeBackend(N: NativeAddon): Backend {
     sumSquares: (x, n) => N.sumSquares(f(x), n),
     gemm(g: GemmArgs) {
       N.gemm(g.transA, g.transB, g.M, g.N, g.K, g.alpha, g.beta, g.batch,
-        f(g.a), g.aOffset, g.lda, g.aBatchStride, f(g.b), g.bOffset, g.ldb, g.bBatchStride,
+        f(g.a), g.aOffset, g.lda, g.aBatchStride, bf(g.b), g.bOffset, g.ldb, g.bBatchStride,
         f(g.c), g.cOffset, g.ldc, g.cBatchStride);
     },
     softmax: (x, out, rows, cols, causalT) => N.softmax(f(x), f(out), rows, cols, causalT),
@@ -188,7 +193,7 @@ function makeBackend(N: NativeAddon): Backend {
       N.rmsNormBackward(f(x), f(w), f(rstd), f(gy), rows, C, fn(dx), fn(dw)),
     rope: (x, cos, sin, outer, T, hs, halfSplit, inverse, out) =>
       N.rope(f(x), f(cos), f(sin), outer, T, hs, halfSplit, inverse, f(out)),
-    embedding: (weight, ids, n, C, out) => N.embedding(f(weight), ids, n, C, f(out)),
+    embedding: (weight, ids, n, C, out) => N.embedding(bf(weight), ids, n, C, f(out)),
     embeddingBackward: (ids, g, n, C, dweight) => N.embeddingBackward(ids, f(g), n, C, f(dweight)),
     adamw: (p, g, m, v, n, lr, beta1, beta2, eps, weightDecay, step) =>
       N.adamw(f(p), f(g), f(m), f(v), n, lr, beta1, beta2, eps, weightDecay, step),

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands.js';
 import { CliExit } from './exit.js';
+import { errorMessage } from './error-message.js';
 
 /** Runs the CLI on argv (without node and script); returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -16,9 +17,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
     if (e instanceof CliExit) return e.code;
-    const err = e as Error;
-    process.stderr.write(`lisa: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}\n`);
-    if (process.env.LISA_DEBUG) process.stderr.write(`${err.stack}\n`);
+    process.stderr.write(`${errorMessage(e, argv)}\n`);
+    if (process.env.LISA_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
     return 1;
   }
 }

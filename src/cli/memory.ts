@@ -24,6 +24,8 @@ export interface MemoryCliOptions {
   steps: string;
   seed: string;
   updateInBackward?: boolean;
+  weightDtype?: string;
+  gradientCheckpointing?: boolean;
 }
 
 const METHODS = ['full', 'lora', 'lisa'] as const;
@@ -138,7 +140,14 @@ export function runMemory(o: MemoryCliOptions, progress: (s: string) => void = (
   const shape = { batch: int('--batch', o.batch), seq: o.seq === undefined ? Math.min(512, context) : int('--seq', o.seq) };
   const steps = int('--steps', o.steps);
   const seed = int('--seed', o.seed);
-  const run = { steps, seed, updateInBackward: o.updateInBackward ?? false };
+  const weightDtype = o.weightDtype ?? 'float32';
+  if (weightDtype !== 'float32' && weightDtype !== 'bfloat16') {
+    throw new ArgumentError(`--weight-dtype must be 'float32' or 'bfloat16', got '${weightDtype}'`);
+  }
+  const run = {
+    steps, seed, updateInBackward: o.updateInBackward ?? false, gradientCheckpointing: o.gradientCheckpointing ?? false,
+    weightDtype: weightDtype as 'float32' | 'bfloat16',
+  };
   const estimates = methods.map((m) => estimateMemory(config, m, shape, run));
   let measured: MeasuredMemory[] | undefined;
   if (o.measure) {
@@ -150,7 +159,7 @@ export function runMemory(o: MemoryCliOptions, progress: (s: string) => void = (
   if (o.json) {
     return JSON.stringify({
       model: { ...config, parameters: estimates[0].params.base }, batch: shape.batch, seq: shape.seq,
-      bytesPerElement: estimates[0].bytesPerElement, updateInBackward: run.updateInBackward,
+      bytesPerElement: estimates[0].bytesPerElement, updateInBackward: run.updateInBackward, gradientCheckpointing: run.gradientCheckpointing,
       methods: estimates.map((e, i) => ({
         label: e.label, method: e.method, params: e.params, estimate: { ...e.bytes, peakTogether: e.peakTogether },
         activations: e.activations, estimateSeconds: e.seconds,
@@ -164,7 +173,7 @@ export function runMemory(o: MemoryCliOptions, progress: (s: string) => void = (
     }, null, 2);
   }
   const lines = [
-    `lisa memory: ${describe(config)}, ${fmtCount(estimates[0].params.base)} parameters, batch ${shape.batch} x seq ${shape.seq}, float32${run.updateInBackward ? ', AdamW in backward' : ''}`,
+    `lisa memory: ${describe(config)}, ${fmtCount(estimates[0].params.base)} parameters, batch ${shape.batch} x seq ${shape.seq}, ${weightDtype === 'bfloat16' ? 'bf16 weights (fp32 masters, compute float32)' : 'float32'}${run.updateInBackward ? ', AdamW in backward' : ''}${run.gradientCheckpointing ? ', gradient checkpointing' : ''}`,
     '',
     formatMemoryTable(estimates, measured),
     '',
@@ -205,6 +214,8 @@ export function registerMemory(program: Command): void {
     .option('--steps <n>', 'training steps per method (the second has optimizer state)', '2')
     .option('--seed <n>', 'seed for weights, token ids and LISA sampling', '0')
     .option('--update-in-backward', 'AdamW inside backward, freeing each gradient at once (optim.updateInBackward)', false)
+    .option('--weight-dtype <dtype>', 'float32, or bfloat16: weights in bf16, fp32 masters for what trains (train.weightDtype)', 'float32')
+    .option('--gradient-checkpointing', 'recompute each block in backward, keeping only its input (train.gradientCheckpointing)', false)
     .action((o: MemoryCliOptions) => {
       const text = runMemory(o, (s) => process.stderr.write(s));
       process.stdout.write(`${text}\n`);

@@ -16,7 +16,8 @@ export function registerTrain(program: Command): void {
     .argument('<config>', 'YAML or JSON config file')
     .option('--set <assignment...>', 'override a config key, e.g. --set optim.lr=1e-4 train.steps=50', [])
     .option('--resume', 'continue from the checkpoint in the output folder', false)
-    .action(async (path: string, o: { set: string[]; resume: boolean }) => {
+    .option('--overwrite', 'replace the results of a previous run in the output folder', false)
+    .action(async (path: string, o: { set: string[]; resume: boolean; overwrite: boolean }) => {
       const cfg = loadConfig(path, o.set);
       const tty = process.stdout.isTTY && !process.env.CI;
       const bar = tty ? new cliProgress.SingleBar({
@@ -27,6 +28,7 @@ export function registerTrain(program: Command): void {
       try {
         const r = await train(cfg, {
           resume: o.resume,
+          overwrite: o.overwrite,
           shouldStop: () => interrupts.pending() !== null,
           onStart: (i) => {
             process.stdout.write(`lisa train: ${cfg.method.kind} on ${i.trainExamples} examples (${i.evalExamples} held out), steps ${i.startStep + 1}..${i.totalSteps}, output ${cfg.out}\n`);
@@ -37,6 +39,10 @@ export function registerTrain(program: Command): void {
             else if (m.step % cfg.train.logEvery === 0 || m.step === total || m.step === 1) {
               line(`step ${m.step}/${total} loss ${fmt(m.loss)} lr ${m.lr.toExponential(3)} grad-norm ${fmt(m.gradNorm, 3)} ${m.tokensPerSec.toFixed(0)} tok/s${m.activeLayers ? ` active [${m.activeLayers.join(',')}]` : ''}`);
             }
+          },
+          onWarning: (msg) => process.stderr.write(`warning: ${msg}\n`),
+          onPhase: (phase, step) => {
+            if (!bar) line(phase === 'save' ? `saving checkpoint at step ${step}` : phase === 'eval' ? `evaluating at step ${step}` : `exporting the result of step ${step}`);
           },
           onEval: (step, e) => { if (!bar) line(`eval @ step ${step}: loss ${fmt(e.loss)} perplexity ${fmt(e.perplexity, 2)} (${e.tokens} tokens)`); },
         });

@@ -1,12 +1,15 @@
 // LISA (arXiv 2403.17919): the always-trainable set (embeddings, final norm, head) trains at every step;
 // every `period` optimizer steps, gamma blocks are sampled and unfrozen and the rest are frozen. With
-// stateOnSwitch 'reset', the AdamW state of blocks leaving the active set is freed.
+// stateOnSwitch 'reset', the AdamW state of blocks leaving the active set is freed. With bf16 weights, a block
+// entering the active set gets fp32 masters made from its bf16 values; one leaving has them rounded back to
+// bf16 (RNE) and freed.
 import type { Parameter } from '../tensor/tensor.js';
 import type { CausalLM, NonBlockRole } from '../models/causal-lm.js';
 import type { AdamW } from '../optim/adamw.js';
 import { ArgumentError } from '../util/errors.js';
 import { LisaSampler, type SamplerOptions, type SamplerState } from './lisa-sampler.js';
 import type { FineTuneMethod } from './method.js';
+import { dropMaster, makeMaster, syncMasters } from '../tensor/precision.js';
 
 export const ALL_ROLES: readonly NonBlockRole[] = ['embed', 'posEmbed', 'finalNorm', 'head'];
 
@@ -42,6 +45,7 @@ export class Lisa implements FineTuneMethod {
     this.sampler = new LisaSampler({ ...opts, numBlocks: model.blocks.length });
     model.freeze();
     this.applyNonBlock();
+    syncMasters(model.parameters());
   }
 
   /** Block indices that train in the current interval. */
@@ -62,10 +66,14 @@ export class Lisa implements FineTuneMethod {
       for (const p of this.model.blocks[b].parameters()) {
         p.requiresGrad = false;
         p.zeroGrad();
+        dropMaster(p);
         if (this.stateOnSwitch === 'reset') this.optimizer.freeState(p);
       }
     }
-    for (const b of next) this.model.blocks[b].unfreeze();
+    for (const b of next) {
+      this.model.blocks[b].unfreeze();
+      for (const p of this.model.blocks[b].parameters()) makeMaster(p);
+    }
     this.active = next;
   }
 
@@ -97,6 +105,7 @@ export class Lisa implements FineTuneMethod {
     this.model.freeze();
     this.applyNonBlock();
     for (const b of s.active) this.model.blocks[b].unfreeze();
+    syncMasters(this.model.parameters());
     this.active = [...s.active];
     this.lastSampledStep = s.lastSampledStep;
   }

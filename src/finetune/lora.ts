@@ -2,11 +2,13 @@
 // module name or 'all-linear'; merge/unmerge; base weights never train; adapters in PEFT's own file format.
 import { Parameter, type Tensor } from '../tensor/tensor.js';
 import * as F from '../ops/index.js';
+import { computeDtype, syncMasters } from '../tensor/precision.js';
 import { Module } from '../nn/module.js';
 import { Linear, type LinearAdapter } from '../nn/layers.js';
 import { noGrad } from '../autograd/tape.js';
 import { scope } from '../tensor/scope.js';
 import { Rng } from '../util/rng.js';
+import { bf16BitsToF32, f32ToBf16Bits } from '../util/bf16.js';
 import { ArgumentError } from '../util/errors.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import type { FineTuneMethod } from './method.js';
@@ -29,7 +31,7 @@ export class LoraAdapter extends Module implements LinearAdapter {
   constructor(private readonly base: Linear, readonly rank: number, readonly scale: number,
     private readonly dropout: number, private readonly rng: Rng) {
     super();
-    const f = { backend: base.weight.backend, dtype: base.weight.dtype };
+    const f = { backend: base.weight.backend, dtype: computeDtype(base.weight.dtype) }; // fp32 over a bf16 base
     this.lora_A = this.module('lora_A', new Linear(f, base.inFeatures, rank));
     this.lora_B = this.module('lora_B', new Linear(f, rank, base.outFeatures));
     if (this.lora_A.weight.isShapeOnly) return; // meta: no values to draw
@@ -74,7 +76,14 @@ export class LoraAdapter extends Module implements LinearAdapter {
     scope(() => noGrad(() => {
       const d = F.scale(this.deltaWeight(), sign);
       const w = this.base.weight;
-      w.backend.binary('add', w.buf, 0, w.strides, d.buf, d.offset, d.strides, w.buf, w.shape);
+      if (w.dtype === 'bfloat16') {
+        // A bf16 base: w = RNE(w + delta) in float32 (so unmerge restores w only up to bf16 rounding).
+        const delta = d.toTypedArray(); // row-major values of d
+        const wb = w.bits;
+        for (let i = 0; i < wb.length; i++) wb[i] = f32ToBf16Bits(bf16BitsToF32(wb[i]!) + delta[i]!);
+      } else {
+        w.backend.binary('add', w.buf, 0, w.strides, d.buf, d.offset, d.strides, w.buf, w.shape);
+      }
     }));
   }
 }
@@ -111,6 +120,7 @@ export class LoraFineTune implements FineTuneMethod {
     this.scale = opts.alpha / opts.rank;
     const rng = (this.rng = new Rng(opts.seed ?? 0));
     model.freeze();
+    syncMasters(model.parameters()); // the frozen base stays (or goes back to) bf16 when stored so
     this.adapters = targets.map(([name, lin]) => {
       if (lin.getAdapter()) throw new ArgumentError(`lora: module '${name}' already has an adapter`);
       const a = new LoraAdapter(lin, opts.rank, this.scale, dropout, rng);

@@ -9,7 +9,8 @@ import { CATEGORIES, memoryReport, resetPeaks, restorePeaks, type MemoryCategory
 import { BYTES_PER_ELEMENT } from '../tensor/tensor.js';
 import { scope } from '../tensor/scope.js';
 import { backward } from '../autograd/backward.js';
-import { crossEntropy, scale } from '../ops/index.js';
+import { scale } from '../ops/index.js';
+import { lmLoss } from '../models/lm-loss.js';
 import { AdamW } from '../optim/adamw.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { updateInBackward } from '../optim/update-in-backward.js';
@@ -85,6 +86,12 @@ export interface RunOptions {
   period?: number;
   /** AdamW inside backward, each gradient freed once applied (the trainer's optim.updateInBackward; no clipping). */
   updateInBackward?: boolean;
+  /** The trainer's train.weightDtype: bfloat16 stores weights in bf16, trainable tensors as fp32 masters. */
+  weightDtype?: 'float32' | 'bfloat16';
+  /** Fills the weights (default: initWeights, seeded); e.g. a fast tiled fill for a 7B-sized measurement. */
+  fill?: (model: CausalLM) => void;
+  /** Blocks recomputed in backward (the trainer's train.gradientCheckpointing). */
+  gradientCheckpointing?: boolean;
   backend?: Backend;
 }
 
@@ -147,10 +154,12 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
   const seed = opts.seed ?? 0;
   const { batch: B, seq: T } = shape;
   const before = memoryReport();
-  const model = createModel(config, { backend: opts.backend ?? defaultBackend() });
+  // bf16 weights are created as bf16 (never a float32 copy of the whole model), as a bf16 checkpoint loads.
+  const model = createModel(config, { backend: opts.backend ?? defaultBackend(), dtype: opts.weightDtype === 'bfloat16' ? 'bfloat16' : undefined });
+  model.gradientCheckpointing = opts.gradientCheckpointing ?? false;
   const opt = new AdamW({ lr: 1e-4 });
   try {
-    initWeights(model, new Rng(seed));
+    (opts.fill ?? ((m: CausalLM) => initWeights(m, new Rng(seed))))(model);
     const afterModel = memoryReport();
     const ft = applyMethod(model, method, opt, { period: opts.period ?? steps, seed });
     const afterMethod = memoryReport();
@@ -174,7 +183,7 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
       const inBackward = opts.updateInBackward ? updateInBackward(params, opt, lr) : null;
       // As the trainer's micro-step: sum(CE) scaled by 1 / tokens, backward, then clip, AdamW, zero grads.
       losses.push(scope(() => {
-        const sum = crossEntropy(model.forward(ids, B, T), targets, { reduction: 'sum' });
+        const sum = lmLoss(model, ids, targets, B, T, { reduction: 'sum' });
         windows.close('forward');
         forwardKept = Math.max(forwardKept, memoryReport().live.activations - base.live.activations);
         backward(scale(sum, 1 / (B * T)), undefined, inBackward ?? {});
@@ -189,9 +198,11 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
       windows.close('optimizer');
     }
     const seconds = (performance.now() - t0) / 1000;
+    // Weights at their peak over the steps (bf16: LISA's masters come and go), LoRA's adapters apart.
+    const adapterBytes = ft instanceof LoraFineTune ? afterMethod.live.weights - afterModel.live.weights : 0;
     const bytes: MemoryBytes = {
-      weights: afterModel.live.weights - before.live.weights,
-      adapters: afterMethod.live.weights - afterModel.live.weights,
+      weights: Math.max(afterMethod.live.weights, windows.peak.weights) - before.live.weights - adapterBytes,
+      adapters: adapterBytes,
       gradients: windows.peak.gradients - base.live.gradients,
       optimizer: windows.peak.optimizer - base.live.optimizer,
       activations: windows.peak.activations - base.live.activations,
@@ -204,7 +215,7 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
       peakTogether: windows.peakTotal - before.liveTotal,
       activations: { forward: forwardKept, backwardTransient: bytes.activations - forwardKept, peakAt: windows.activationsAt || 'forward' },
       params: { base: count(model.parameters()) - adapters, trainable, adapters },
-      bytesPerElement: BYTES_PER_ELEMENT[model.parameters()[0].dtype],
+      bytesPerElement: opts.weightDtype === 'bfloat16' ? 2 : BYTES_PER_ELEMENT[model.parameters()[0].dtype],
       ...(ft instanceof Lisa ? { activeBlocks: ft.history[0]?.active ?? [] } : {}),
       losses,
       seconds,

@@ -26,22 +26,13 @@ export function isSafetensorsDtype(s: unknown): s is SafetensorsDtype {
   return typeof s === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_BITS, s);
 }
 
+import { bf16BitsArrayToF32, f32ArrayToBf16Bits } from '../util/bf16.js';
+export { f32ToBf16Bits, bf16BitsToF32, f32ArrayToBf16Bits, bf16BitsArrayToF32 } from '../util/bf16.js';
+
 const f32Scratch = new Float32Array(1);
 const u32Scratch = new Uint32Array(f32Scratch.buffer);
 
-/** float32 -> bfloat16 bits, round to nearest even; NaN stays NaN (sign kept, quiet bit set). */
-export function f32ToBf16Bits(x: number): number {
-  f32Scratch[0] = x;
-  const b = u32Scratch[0]!;
-  if ((b & 0x7f800000) === 0x7f800000 && (b & 0x007fffff) !== 0) return (b >>> 16) | 0x0040;
-  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
-}
 
-/** bfloat16 bits -> float32 value (exact). */
-export function bf16BitsToF32(h: number): number {
-  u32Scratch[0] = (h & 0xffff) << 16;
-  return f32Scratch[0]!;
-}
 
 /** float32 -> IEEE half bits, round to nearest even, with subnormals; overflow gives +-Inf, NaN stays NaN. */
 export function f32ToF16Bits(x: number): number {
@@ -113,24 +104,7 @@ export function f8e8m0ToF32(b: number): number {
   return (b & 0xff) === 0xff ? NaN : 2 ** ((b & 0xff) - 127);
 }
 
-/** Convert a whole array to bfloat16 bits. */
-export function f32ArrayToBf16Bits(src: Float32Array, dst = new Uint16Array(src.length)): Uint16Array {
-  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
-  for (let i = 0; i < src.length; i++) {
-    const b = bits[i]!;
-    dst[i] = (b & 0x7f800000) === 0x7f800000 && (b & 0x007fffff) !== 0
-      ? (b >>> 16) | 0x0040
-      : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
-  }
-  return dst;
-}
 
-/** Convert bfloat16 bits to float32 values. */
-export function bf16BitsArrayToF32(src: Uint16Array, dst = new Float32Array(src.length)): Float32Array {
-  const out = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
-  for (let i = 0; i < src.length; i++) out[i] = src[i]! << 16;
-  return dst;
-}
 
 /** Convert a whole array to IEEE half bits. */
 export function f32ArrayToF16Bits(src: Float32Array, dst = new Uint16Array(src.length)): Uint16Array {

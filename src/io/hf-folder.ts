@@ -164,6 +164,11 @@ export class ModelWeights {
     return this.file(name).readInto(name, out);
   }
 
+  /** Reads a tensor as bfloat16 bits (BF16 as stored; others rounded RNE); returns the stored dtype. */
+  readIntoBf16(name: string, out: Uint16Array): string {
+    return this.file(name).readIntoBf16(name, out);
+  }
+
   close(): void {
     for (const f of this.files.values()) f.close();
   }

@@ -1,7 +1,7 @@
 // Streaming, atomic safetensors writer (F32, BF16 or F16 output; header space-padded to 8 bytes; sorted names).
 
 import { endianness } from 'node:os';
-import { DTYPE_RANK, f32ArrayToBf16Bits, f32ArrayToF16Bits } from './dtype.js';
+import { DTYPE_RANK, bf16BitsArrayToF32, f32ArrayToBf16Bits, f32ArrayToF16Bits } from './dtype.js';
 import { WriteArgumentError } from './errors.js';
 import { writeFileAtomicSync, writeFullySync } from './atomic.js';
 
@@ -11,7 +11,9 @@ export type WriteDtype = 'F32' | 'BF16' | 'F16';
 export interface TensorToWrite {
   readonly name: string;
   readonly shape: readonly number[];
-  readonly data: Float32Array;
+  /** float32 values, or a Uint16Array of bfloat16 bits (a bf16 weight: written as stored when the dtype is BF16,
+   *  widened or converted a chunk at a time otherwise). */
+  readonly data: Float32Array | Uint16Array;
   /** Overrides the file-wide dtype for this tensor. */
   readonly dtype?: WriteDtype;
 }
@@ -33,7 +35,7 @@ export function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
-interface Planned { name: string; shape: readonly number[]; data: Float32Array; dtype: WriteDtype; begin: number; end: number }
+interface Planned { name: string; shape: readonly number[]; data: Float32Array | Uint16Array; dtype: WriteDtype; begin: number; end: number }
 
 /** Validate the tensors and compute their order and offsets (what the header will say). */
 function plan(path: string, tensors: readonly TensorToWrite[], fileDtype: WriteDtype): Planned[] {
@@ -46,7 +48,9 @@ function plan(path: string, tensors: readonly TensorToWrite[], fileDtype: WriteD
     seen.add(t.name);
     const dtype = t.dtype ?? fileDtype;
     if (!WRITE_DTYPES.includes(dtype)) throw new WriteArgumentError(path, `dtype must be one of ${WRITE_DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`, t.name);
-    if (!(t.data instanceof Float32Array)) throw new WriteArgumentError(path, 'data must be a Float32Array', t.name);
+    if (!(t.data instanceof Float32Array) && !(t.data instanceof Uint16Array)) {
+      throw new WriteArgumentError(path, 'data must be a Float32Array (or a Uint16Array of bfloat16 bits)', t.name);
+    }
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new WriteArgumentError(path, `shape must be an array of non-negative integers, got ${JSON.stringify(t.shape)}`, t.name);
     }
@@ -79,6 +83,7 @@ function headerBytes(planned: readonly Planned[], metadata: Record<string, strin
 }
 
 function writeTensor(fd: number, p: Planned): void {
+  if (p.data instanceof Uint16Array) return writeBf16Tensor(fd, p, p.data);
   if (p.dtype === 'F32' && LITTLE_ENDIAN_HOST) {
     writeFullySync(fd, new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength));
     return;
@@ -104,6 +109,21 @@ function writeTensor(fd: number, p: Planned): void {
       for (let i = 0; i < bytes.length; i += size) bytes.subarray(i, i + size).reverse();
     }
     writeFullySync(fd, bytes);
+  }
+}
+
+/** A tensor given as bfloat16 bits: BF16 is written as stored; F32/F16 are converted a chunk at a time. */
+function writeBf16Tensor(fd: number, p: Planned, bits: Uint16Array): void {
+  if (p.dtype === 'BF16' && LITTLE_ENDIAN_HOST) {
+    writeFullySync(fd, new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength));
+    return;
+  }
+  const wide = new Float32Array(Math.min(bits.length, CHUNK_ELEMS));
+  for (let start = 0; start < bits.length; start += CHUNK_ELEMS) {
+    const len = Math.min(CHUNK_ELEMS, bits.length - start);
+    const src = bits.subarray(start, start + len);
+    bf16BitsArrayToF32(src, wide.subarray(0, len));
+    writeTensor(fd, { ...p, data: wide.subarray(0, len) });
   }
 }
 

@@ -3,7 +3,7 @@
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { endianness } from 'node:os';
 import {
-  f16Table65536, f8e4m3ToF32, f8e5m2ToF32, f8e8m0ToF32, type SafetensorsDtype,
+  f16Table65536, f8e4m3ToF32, f8e5m2ToF32, f8e8m0ToF32, f32ArrayToBf16Bits, type SafetensorsDtype,
 } from './dtype.js';
 import { FormatError, MissingFileError, UnsupportedDtypeError } from './errors.js';
 import { readFullySync } from './atomic.js';
@@ -105,6 +105,36 @@ export class SafetensorsFile {
       convertChunk(info.dtype, bytes, n, out.subarray(start, start + n));
     }
     return out;
+  }
+
+  /** Read a tensor as bfloat16 bits into `out` (exactly `numel` elements): BF16 is copied as stored, with no
+   *  float32 copy; every other readable dtype is converted to float32 a chunk at a time and rounded (RNE).
+   *  Returns the stored dtype (so a caller can say when F16 was converted). */
+  readIntoBf16(name: string, out: Uint16Array): SafetensorsDtype {
+    const info = this.info(name);
+    this.checkReadable(name, info);
+    if (out.length !== info.numel) {
+      throw new RangeError(`${this.path}: tensor ${JSON.stringify(name)}: destination holds ${out.length} elements, expected ${info.numel} (shape [${info.shape.join(', ')}])`);
+    }
+    if (info.dtype === 'BF16') {
+      const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+      this.readBytes(name, bytes, info.fileOffset);
+      if (!LITTLE_ENDIAN_HOST) swapInPlace(bytes, 2);
+      return info.dtype;
+    }
+    const size = info.byteLength / Math.max(info.numel, 1);
+    const chunk = new Uint8Array(Math.min(info.numel, CONVERT_CHUNK_ELEMS) * size);
+    const wide = new Float32Array(Math.min(info.numel, CONVERT_CHUNK_ELEMS));
+    for (let start = 0; start < info.numel; start += CONVERT_CHUNK_ELEMS) {
+      const n = Math.min(CONVERT_CHUNK_ELEMS, info.numel - start);
+      const bytes = chunk.subarray(0, n * size);
+      this.readBytes(name, bytes, info.fileOffset + start * size);
+      if (!LITTLE_ENDIAN_HOST && size > 1) swapInPlace(bytes, size);
+      if (info.dtype === 'F32') wide.subarray(0, n).set(new Float32Array(bytes.buffer, bytes.byteOffset, n));
+      else convertChunk(info.dtype, bytes, n, wide.subarray(0, n));
+      f32ArrayToBf16Bits(wide.subarray(0, n), out.subarray(start, start + n));
+    }
+    return info.dtype;
   }
 
   /** Release the file descriptor. Further reads throw. Safe to call twice. */

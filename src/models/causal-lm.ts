@@ -1,9 +1,11 @@
 // The interface every model family implements for the fine-tuning methods, trainer and generation, plus
 // the KV cache and the default weight initialisation.
+import { f32ToBf16Bits } from '../util/bf16.js';
 import type { Parameter, Tensor } from '../tensor/tensor.js';
 import { concat } from '../ops/index.js';
-import type { Module } from '../nn/module.js';
-import type { Rng } from '../util/rng.js';
+import { checkpoint } from '../autograd/checkpoint.js';
+import { Module } from '../nn/module.js';
+import { Rng } from '../util/rng.js';
 import type { ModelConfig } from './config.js';
 
 /** The parameters outside model.blocks, by role (LISA's always-trainable set is chosen from these). */
@@ -19,6 +21,13 @@ export interface CausalLM extends Module {
   nonBlockParameters(): { role: NonBlockRole; name: string; param: Parameter }[];
   /** Logits (B, T, V) for ids (B*T, row-major). With a cache, positions continue from cache.length. */
   forward(ids: Int32Array, B: number, T: number, cache?: KVCache): Tensor;
+  /** The final-normed hidden states (B, T, C) that the LM head maps to logits (forward without the head). */
+  hidden(ids: Int32Array, B: number, T: number, cache?: KVCache): Tensor;
+  /** The LM head as a plain linear map: weight (V, C) (the embedding when tied) and bias; null when an adapter
+   *  (LoRA) wraps the head, so logits only come from forward. */
+  plainHead(): { weight: Parameter; bias: Parameter | null } | null;
+  /** Recompute each block in backward instead of keeping its activations (never with a KV cache). */
+  gradientCheckpointing: boolean;
   /** Context length the model supports. */
   readonly maxPositions: number;
 }
@@ -59,13 +68,40 @@ export class KVCache {
   }
 }
 
+/** Random generators held by a module, its submodules or objects attached to them (a Linear's LoRA adapter
+ *  with its dropout Rng), whose draws a recompute must replay. */
+function moduleRngs(m: Module): Rng[] {
+  const found = new Set<Rng>();
+  const seen = new Set<object>();
+  const walk = (o: object) => {
+    if (seen.has(o)) return;
+    seen.add(o);
+    for (const v of Object.values(o)) {
+      if (v instanceof Rng) found.add(v);
+      else if (v instanceof Module) walk(v);
+    }
+  };
+  for (const [, sub] of m.namedModules()) walk(sub);
+  return [...found];
+}
+
+/** block(x) checkpointed: only x (and `saved`, tensors run reads besides x) are kept for its backward. */
+export function checkpointBlock(block: Module, x: Tensor, run: (x: Tensor) => Tensor, saved: Tensor[] = []): Tensor {
+  return checkpoint(run, x, block.parameters(), { rngs: moduleRngs(block), saved });
+}
+
 /** GPT-2/Llama initialisation: weights normal(0, std), biases 0, norm weights 1. */
 export function initWeights(model: Module, rng: Rng, std = 0.02): void {
   for (const [name, p] of model.namedParameters()) {
+    if (p.isShapeOnly) continue; // meta: no values to draw
+    const value = /norm|ln_/.test(name) && name.endsWith('weight') ? () => 1 : name.endsWith('bias') ? () => 0 : () => std * rng.normal();
+    if (p.dtype === 'bfloat16') {
+      // The same draws as a float32 weight, rounded (RNE): equal to initialising in float32 and casting.
+      const bits = p.bits;
+      for (let i = 0; i < bits.length; i++) bits[i] = f32ToBf16Bits(value());
+      continue;
+    }
     const b = p.buf;
-    if (/norm|ln_/.test(name) && name.endsWith('weight')) p.backend.fill(b, 1);
-    else if (name.endsWith('bias')) p.backend.fill(b, 0);
-    else if (p.isShapeOnly) continue; // meta: no values to draw
-    else for (let i = 0; i < b.length; i++) b[i] = std * rng.normal();
+    for (let i = 0; i < b.length; i++) b[i] = value();
   }
 }

@@ -7,7 +7,7 @@ import { Module, ModuleList, type ParamFactory } from '../nn/module.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { ArgumentError } from '../util/errors.js';
 import type { Gpt2Config } from './config.js';
-import type { CausalLM, KVCache, NonBlockRole } from './causal-lm.js';
+import { checkpointBlock, type CausalLM, type KVCache, type NonBlockRole } from './causal-lm.js';
 
 class Gpt2Attention extends Module {
   readonly c_attn: Linear;
@@ -85,6 +85,7 @@ export class Gpt2Model extends Module implements CausalLM {
   /** Untied head (only when tie_word_embeddings is false). */
   readonly lm_head: Linear | null;
   readonly blocks: readonly Gpt2Block[];
+  gradientCheckpointing = false;
 
   constructor(readonly config: Gpt2Config, f: ParamFactory = {}) {
     super();
@@ -111,6 +112,16 @@ export class Gpt2Model extends Module implements CausalLM {
   }
 
   forward(ids: Int32Array, B: number, T: number, cache?: KVCache): Tensor {
+    const x = this.hidden(ids, B, T, cache); // (B, T, C)
+    return this.lm_head ? this.lm_head.forward(x) : F.linear(x, this.transformer.wte.weight); // (B, T, V)
+  }
+
+  plainHead(): { weight: Parameter; bias: Parameter | null } | null {
+    if (this.lm_head?.getAdapter()) return null;
+    return { weight: this.lm_head ? this.lm_head.weight : this.transformer.wte.weight, bias: this.lm_head?.bias ?? null };
+  }
+
+  hidden(ids: Int32Array, B: number, T: number, cache?: KVCache): Tensor {
     const start = cache?.length ?? 0;
     if (start + T > this.config.nPositions) {
       throw new ArgumentError(`gpt2: ${start + T} positions exceed the context size n_positions=${this.config.nPositions}`);
@@ -118,9 +129,9 @@ export class Gpt2Model extends Module implements CausalLM {
     const t = this.transformer;
     const pos = Int32Array.from({ length: T }, (_, i) => start + i);
     let x = scope(() => F.add(t.wte.forward(ids, [B, T]), t.wpe.forward(pos, [T]))); // (B, T, C)
-    this.blocks.forEach((block, i) => (x = scope(() => block.forward(x, i, cache))));
+    this.blocks.forEach((block, i) => (x = scope(() => cache || !this.gradientCheckpointing ? block.forward(x, i, cache)
+      : checkpointBlock(block, x, (h) => block.forward(h, i)))));
     cache?.advance(T);
-    x = t.ln_f.forward(x);
-    return F.linear(x, this.lm_head ? this.lm_head.weight : t.wte.weight); // (B, T, V)
+    return t.ln_f.forward(x); // (B, T, C)
   }
 }

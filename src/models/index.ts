@@ -14,3 +14,4 @@ export { KVCache, initWeights, type CausalLM, type NonBlockRole } from './causal
 export { Gpt2Model } from './gpt2.js';
 export { LlamaModel } from './llama.js';
 export { loadModel, saveModel, type LoadedModel } from './load.js';
+export { lmLoss, type LmLossOpts } from './lm-loss.js';

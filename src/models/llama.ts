@@ -2,12 +2,13 @@
 // grouped-query attention, SwiGLU MLP, optional q/k/v biases and tied embeddings.
 import type { Tensor, Parameter } from '../tensor/tensor.js';
 import * as F from '../ops/index.js';
+import { computeDtype } from '../tensor/precision.js';
 import { scope } from '../tensor/scope.js';
 import { Module, ModuleList, type ParamFactory } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
 import { ArgumentError } from '../util/errors.js';
 import type { LlamaConfig } from './config.js';
-import type { CausalLM, KVCache, NonBlockRole } from './causal-lm.js';
+import { checkpointBlock, type CausalLM, type KVCache, type NonBlockRole } from './causal-lm.js';
 
 class LlamaAttention extends Module {
   readonly q_proj: Linear;
@@ -105,6 +106,7 @@ export class LlamaModel extends Module implements CausalLM {
   readonly lm_head: Linear | null;
   readonly blocks: readonly LlamaBlock[];
   private readonly invFreq: Float64Array;
+  gradientCheckpointing = false;
 
   constructor(readonly config: LlamaConfig, f: ParamFactory = {}) {
     super();
@@ -129,17 +131,27 @@ export class LlamaModel extends Module implements CausalLM {
   }
 
   forward(ids: Int32Array, B: number, T: number, cache?: KVCache): Tensor {
+    const x = this.hidden(ids, B, T, cache); // (B, T, C)
+    return this.lm_head ? this.lm_head.forward(x) : F.linear(x, this.model.embed_tokens.weight); // (B, T, V)
+  }
+
+  plainHead(): { weight: Parameter; bias: Parameter | null } | null {
+    if (this.lm_head?.getAdapter()) return null;
+    return { weight: this.lm_head ? this.lm_head.weight : this.model.embed_tokens.weight, bias: this.lm_head?.bias ?? null };
+  }
+
+  hidden(ids: Int32Array, B: number, T: number, cache?: KVCache): Tensor {
     const start = cache?.length ?? 0;
     if (start + T > this.config.maxPositions) {
       throw new ArgumentError(`${this.config.modelType}: ${start + T} positions exceed max_position_embeddings=${this.config.maxPositions}`);
     }
     const emb = this.model.embed_tokens;
     const rope = F.ropeTables(T, this.config.headDim, this.config.ropeTheta, start,
-      { backend: emb.weight.backend, dtype: emb.weight.dtype, invFreq: this.invFreq });
+      { backend: emb.weight.backend, dtype: computeDtype(emb.weight.dtype), invFreq: this.invFreq });
     let x = emb.forward(ids, [B, T]); // (B, T, C)
-    this.blocks.forEach((block, i) => (x = scope(() => block.forward(x, rope, i, cache))));
+    this.blocks.forEach((block, i) => (x = scope(() => cache || !this.gradientCheckpointing ? block.forward(x, rope, i, cache)
+      : checkpointBlock(block, x, (h) => block.forward(h, rope, i), [rope.cos, rope.sin]))));
     cache?.advance(T);
-    x = this.model.norm.forward(x);
-    return F.linear(x, this.lm_head ? this.lm_head.weight : emb.weight); // (B, T, V)
+    return this.model.norm.forward(x); // (B, T, C)
   }
 }

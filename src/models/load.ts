@@ -23,8 +23,10 @@ export interface LoadedModel {
   generationConfig?: Record<string, unknown>;
 }
 
-/** dtype float64 (cpu-js only) is for reference checks; checkpoints are read as float32 and widened. */
-export function loadModel(dir: string, opts: { backend?: Backend; dtype?: DType } = {}): LoadedModel {
+/** dtype float64 (cpu-js only) is for reference checks; checkpoints are read as float32 and widened. dtype
+ *  bfloat16 stores every weight in bf16: BF16 checkpoints load as stored (never a float32 copy of the model),
+ *  F32 is rounded (RNE) tensor by tensor, F16 is converted (onNotice says so once). */
+export function loadModel(dir: string, opts: { backend?: Backend; dtype?: DType; onNotice?: (msg: string) => void } = {}): LoadedModel {
   const configFile = join(dir, CONFIG_FILE);
   const config = parseConfig(readConfig(dir), configFile);
   const weights = openModelWeights(dir);
@@ -36,6 +38,7 @@ export function loadModel(dir: string, opts: { backend?: Backend; dtype?: DType 
     weights.close();
     throw e;
   }
+  let f16Noticed = false;
   try {
     const used = new Set<string>();
     for (const [name, p] of model.namedParameters()) {
@@ -45,7 +48,13 @@ export function loadModel(dir: string, opts: { backend?: Backend; dtype?: DType 
       if (!shapesEqual(info.shape, p.shape)) {
         throw new FormatError(info.file, `has shape ${fmtShape(info.shape)} but config.json implies ${fmtShape(p.shape)}`, key);
       }
-      if (p.buf instanceof Float32Array) weights.readInto(key, p.buf);
+      if (p.dtype === 'bfloat16') {
+        const stored = weights.readIntoBf16(key, p.bits);
+        if (stored === 'F16' && !f16Noticed) {
+          f16Noticed = true;
+          (opts.onNotice ?? ((m: string) => console.warn(m)))(`${dir}: F16 weights converted to bfloat16 (weightDtype: bfloat16); values below bf16 precision are rounded`);
+        }
+      } else if (p.buf instanceof Float32Array) weights.readInto(key, p.buf);
       else p.buf.set(weights.read(key));
       used.add(key);
     }
@@ -106,12 +115,18 @@ function checkConfigAgainstWeights(configFile: string, config: ModelConfig, weig
   }
 }
 
-/** Writes model as an HF folder that transformers loads unchanged (config.json, model.safetensors). */
+/** Writes model as an HF folder that transformers loads unchanged (config.json, model.safetensors). A model
+ *  stored in bf16 (weightDtype: bfloat16) is written as BF16 with torch_dtype bfloat16 unless dtype says
+ *  otherwise; its masters are rounded (RNE) as they are written. */
 export function saveModel(dir: string, model: CausalLM, opts: { dtype?: WriteDtype; maxShardSize?: number | string;
   generationConfig?: Record<string, unknown> } = {}): string[] {
-  const tensors = model.namedParameters().map(([name, p]) => ({ name, shape: p.shape, data: p.buf as Float32Array }));
+  const params = model.namedParameters();
+  const bf16 = params.some(([, p]) => p.bf16Rest);
+  const dtype = opts.dtype ?? (bf16 ? 'BF16' : undefined);
+  const tensors = params.map(([name, p]) => ({ name, shape: p.shape, data: p.dtype === 'bfloat16' ? p.bits : p.buf as Float32Array }));
+  const torchDtype = { F32: 'float32', BF16: 'bfloat16', F16: 'float16' }[dtype ?? 'F32'];
   return writeHfFolder(dir, {
-    config: toHfConfig(model.config), tensors, dtype: opts.dtype, maxShardSize: opts.maxShardSize,
+    config: { ...toHfConfig(model.config), torch_dtype: torchDtype }, tensors, dtype, maxShardSize: opts.maxShardSize,
     generationConfig: opts.generationConfig,
   });
 }

@@ -1,13 +1,13 @@
 // embedding: gathers rows of a (V, C) weight by token id; the gradient scatter-adds back into the rows.
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { leafGradSink } from '../autograd/leaf-grad.js';
 import { checkShape, numel, fmtShape } from '../util/shape.js';
 import { ShapeError } from '../util/errors.js';
 import { checkIndices, checkRank, checkTensor } from './validate.js';
-import { dense, emptyLike, release } from './alloc.js';
+import { dense, emptyLike, release, weightBuf } from './alloc.js';
 
-/** weight (V, C), ids of the given shape -> (...shape, C). */
+/** weight (V, C), ids of the given shape -> (...shape, C). A bfloat16 weight is widened in the gather. */
 export function embedding(weight: Tensor, ids: Int32Array, shape: readonly number[]): Tensor {
   checkTensor('embedding', 'weight', weight);
   checkRank('embedding', 'weight', weight, 2);
@@ -16,8 +16,10 @@ export function embedding(weight: Tensor, ids: Int32Array, shape: readonly numbe
   const [V, C] = weight.shape;
   checkIndices('embedding', 'ids', ids, n, V);
   const wd = dense(weight);
-  const out = emptyLike(weight, [...shape, C]);
-  weight.backend.embedding(wd.buf, ids, n, C, out.buf);
+  const out = weight.dtype === 'bfloat16'
+    ? Tensor.empty([...shape, C], { dtype: 'float32', backend: weight.backend })
+    : emptyLike(weight, [...shape, C]);
+  weight.backend.embedding(weightBuf(wd), ids, n, C, out.buf);
   release(wd, weight);
   // d embedding: dW[ids[i]] += g[i] (straight into a parameter's .grad)
   return record(out, 'embedding', [weight], (g) => {

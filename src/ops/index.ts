@@ -12,6 +12,7 @@ import { softmax } from './softmax.js';
 import { attention } from './attention.js';
 import { rope } from './rope.js';
 import { crossEntropy } from './cross-entropy.js';
+import { linearCrossEntropy } from './linear-cross-entropy.js';
 import { dropout } from './dropout.js';
 
 export type OpName =
@@ -21,7 +22,7 @@ export type OpName =
   | 'sum' | 'mean'
   | 'reshape' | 'permute' | 'transpose' | 'slice' | 'expand' | 'contiguous' | 'concat'
   | 'matmul' | 'linear' | 'embedding' | 'layerNorm' | 'rmsNorm' | 'softmax' | 'attention' | 'rope'
-  | 'crossEntropy' | 'dropout';
+  | 'crossEntropy' | 'linearCrossEntropy' | 'dropout';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const OPS: Record<OpName, (...args: any[]) => unknown> = {
@@ -29,7 +30,7 @@ export const OPS: Record<OpName, (...args: any[]) => unknown> = {
   affine, scale, addScalar, neg, exp, log, sqrt, rsqrt, tanh, sigmoid, relu, square, pow, gelu, silu,
   sum, mean,
   reshape, permute, transpose, slice, expand, contiguous, concat,
-  matmul, linear, embedding, layerNorm, rmsNorm, softmax, attention, rope, crossEntropy, dropout,
+  matmul, linear, embedding, layerNorm, rmsNorm, softmax, attention, rope, crossEntropy, linearCrossEntropy, dropout,
 };
 
 export {
@@ -37,8 +38,9 @@ export {
   affine, scale, addScalar, neg, exp, log, sqrt, rsqrt, tanh, sigmoid, relu, square, pow, gelu, silu,
   sum, mean,
   reshape, permute, transpose, slice, expand, contiguous, concat,
-  matmul, linear, embedding, layerNorm, rmsNorm, softmax, attention, rope, crossEntropy, dropout,
+  matmul, linear, embedding, layerNorm, rmsNorm, softmax, attention, rope, crossEntropy, linearCrossEntropy, dropout,
 };
 export { ropeTables, type RopeLayout } from './rope.js';
 export { tensor, zeros, ones, full, randn, rand } from './creation.js';
 export { sumTo } from './reduce.js';
+export { defaultChunkRows, type LinearCrossEntropyOpts } from './linear-cross-entropy.js';

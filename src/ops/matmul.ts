@@ -4,19 +4,20 @@ import { record } from '../autograd/tape.js';
 import { leafGradSink } from '../autograd/leaf-grad.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
-import { checkMinRank, checkOpts, checkRank, checkSame, checkTensor } from './validate.js';
-import { dense, emptyLike, release } from './alloc.js';
+import { checkMinRank, checkOpts, checkRank, checkTensor, checkWeight } from './validate.js';
+import { dense, denseF32, emptyLike, release, weightBuf } from './alloc.js';
 import { reshape } from './view.js';
 import { sumTo } from './reduce.js';
 
 export interface MatmulOpts { transA?: boolean; transB?: boolean }
 
 /** op(a) @ op(b) over the last two dims. a is (..., M, K) (or (..., K, M) with transA), b likewise (K, N).
- *  Batch dims must be equal, or one operand is 2-D and is shared over the other's batch. */
+ *  Batch dims must be equal, or one operand is 2-D and is shared over the other's batch. b may be a bfloat16
+ *  weight (a is then float32): the GEMM widens it while it reads, and no float32 copy is made. */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
   checkTensor('matmul', 'a', a);
   checkTensor('matmul', 'b', b);
-  checkSame('matmul', { a, b });
+  checkWeight('matmul', a, { b }, 'a');
   checkMinRank('matmul', 'a', a, 2);
   checkMinRank('matmul', 'b', b, 2);
   opts = checkOpts('matmul', opts);
@@ -45,7 +46,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
   a.backend.gemm({
     transA, transB, M, N, K, alpha: 1, beta: 0, batch,
     a: ad.buf, aOffset: 0, lda: ac, aBatchStride: aBatch.length ? ar * ac : 0,
-    b: bd.buf, bOffset: 0, ldb: bc, bBatchStride: bBatch.length ? br * bc : 0,
+    b: weightBuf(bd), bOffset: 0, ldb: bc, bBatchStride: bBatch.length ? br * bc : 0,
     c: out.buf, cOffset: 0, ldc: N, cBatchStride: M * N,
   });
   release(ad, a);
@@ -73,11 +74,11 @@ export interface LinearOpts {
 }
 
 /** y = x Wᵀ + b over the last dim of x (..., in) -> (..., out). One GEMM over all leading dims; a frozen
- *  weight's gradient GEMM is skipped. */
+ *  weight's gradient GEMM is skipped. W (and b) may be bfloat16 (frozen, stored): widened inside the GEMM. */
 export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: LinearOpts = {}): Tensor {
   checkTensor('linear', 'x', x);
   checkTensor('linear', 'weight', w);
-  checkSame('linear', { x, weight: w });
+  checkWeight('linear', x, { weight: w });
   checkMinRank('linear', 'x', x, 1);
   checkRank('linear', 'weight', w, 2);
   opts = checkOpts('linear', opts);
@@ -90,7 +91,7 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: L
   }
   if (bias !== null) {
     checkTensor('linear', 'bias', bias);
-    checkSame('linear', { x, bias });
+    checkWeight('linear', x, { bias });
     if (bias.rank !== 1 || bias.shape[0] !== outF) {
       throw new ShapeError(`linear: bias${bias.name ? ` '${bias.name}'` : ''} ${fmtShape(bias.shape)} must be [${outF}]`);
     }
@@ -102,7 +103,7 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: L
   const y = emptyLike(x, outShape);
   let beta = 0;
   if (bias) {
-    const bd = dense(bias);
+    const bd = denseF32(bias); // a bfloat16 bias is widened into a small (out) temporary
     x.backend.copyStrided(bd.buf, 0, [0, 1], y.buf, 0, [outF, 1], [rows, outF]); // bias broadcast over rows
     release(bd, bias);
     beta = 1;
@@ -111,7 +112,7 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: L
   x.backend.gemm({
     transA: false, transB, M: rows, N: outF, K: inF, alpha: 1, beta, batch: 1,
     a: xd.buf, aOffset: 0, lda: inF, aBatchStride: 0,
-    b: wd.buf, bOffset: 0, ldb: w.shape[1], bBatchStride: 0,
+    b: weightBuf(wd), bOffset: 0, ldb: w.shape[1], bBatchStride: 0,
     c: y.buf, cOffset: 0, ldc: outF, cBatchStride: 0,
   });
   release(xd, x);

@@ -3,19 +3,19 @@ import type { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
-import { checkMinRank, checkNumber, checkSame, checkTensor } from './validate.js';
-import { copies, dense, emptyLike, release } from './alloc.js';
+import { checkMinRank, checkNumber, checkTensor, checkWeight } from './validate.js';
+import { copies, dense, denseF32, emptyLike, release } from './alloc.js';
 
 function checkNormArgs(op: string, x: Tensor, w: Tensor, b: Tensor | null, eps: number): number {
   checkTensor(op, 'x', x);
   checkTensor(op, 'weight', w);
-  checkSame(op, { x, weight: w });
+  checkWeight(op, x, { weight: w });
   checkMinRank(op, 'x', x, 1);
   const C = x.shape[x.rank - 1];
   if (w.rank !== 1 || w.shape[0] !== C) throw new ShapeError(`${op}: weight${w.name ? ` '${w.name}'` : ''} ${fmtShape(w.shape)} must be [${C}] for x ${fmtShape(x.shape)}`);
   if (b) {
     checkTensor(op, 'bias', b);
-    checkSame(op, { x, bias: b });
+    checkWeight(op, x, { bias: b });
     if (b.rank !== 1 || b.shape[0] !== C) throw new ShapeError(`${op}: bias${b.name ? ` '${b.name}'` : ''} ${fmtShape(b.shape)} must be [${C}]`);
   }
   checkNumber(op, 'eps', eps, { min: 0 });
@@ -27,8 +27,8 @@ export function layerNorm(x: Tensor, w: Tensor, b: Tensor | null, eps = 1e-5): T
   const C = checkNormArgs('layerNorm', x, w, b, eps);
   const rows = x.size / C;
   const xd = dense(x);
-  const wd = dense(w);
-  const bd = b ? dense(b) : null;
+  const wd = denseF32(w); // a bfloat16 weight is widened into a small (C) temporary
+  const bd = b ? denseF32(b) : null;
   const y = emptyLike(x);
   const mean = emptyLike(x, [rows]);
   const rstd = emptyLike(x, [rows]);
@@ -52,7 +52,7 @@ export function rmsNorm(x: Tensor, w: Tensor, eps = 1e-6): Tensor {
   const C = checkNormArgs('rmsNorm', x, w, null, eps);
   const rows = x.size / C;
   const xd = dense(x);
-  const wd = dense(w);
+  const wd = denseF32(w); // a bfloat16 weight is widened into a small (C) temporary
   const y = emptyLike(x);
   const rstd = emptyLike(x, [rows]);
   x.backend.rmsNorm(xd.buf, wd.buf, rows, C, eps, y.buf, rstd.buf);

@@ -9,7 +9,7 @@ export function checkTensor(op: string, name: string, t: unknown): Tensor {
     throw new ArgumentError(`${op}: argument '${name}' must be a Tensor, got ${t === null ? 'null' : typeof t}`);
   }
   if (t.isDisposed) throw new DisposedError(`${op}: argument '${name}' (${fmtShape(t.shape)}) was disposed`);
-  if (!t.backend.supports(t.dtype)) {
+  if (t.dtype !== 'bfloat16' && !t.backend.supports(t.dtype)) {
     throw new DTypeError(`${op}: backend ${t.backend.name} does not support ${t.dtype} (argument '${name}')`);
   }
   return t;
@@ -32,6 +32,20 @@ export function checkSame(op: string, named: Record<string, Tensor>): void {
     if (t.dtype !== t0.dtype) throw new DTypeError(`${op}: '${n}' is ${t.dtype} but '${n0}' is ${t0.dtype}`);
     if (t.backend !== t0.backend) {
       throw new ArgumentError(`${op}: '${n}' is on backend ${t.backend.name} but '${n0}' is on ${t0.backend.name}`);
+    }
+  }
+}
+
+/** Asserts weight operands fit the input x (named xName): same backend, and the same dtype, or bfloat16 (a
+ *  stored weight, widened inside the kernel) when x is float32. */
+export function checkWeight(op: string, x: Tensor, named: Record<string, Tensor>, xName = 'x'): void {
+  for (const [n, w] of Object.entries(named)) {
+    if (w.backend !== x.backend) {
+      throw new ArgumentError(`${op}: '${n}' is on backend ${w.backend.name} but '${xName}' is on ${x.backend.name}`);
+    }
+    if (w.dtype !== x.dtype && !(w.dtype === 'bfloat16' && x.dtype === 'float32')) {
+      const hint = w.dtype === 'bfloat16' || x.dtype === 'bfloat16' ? ' (only a weight operand may be bfloat16, with float32 input)' : '';
+      throw new DTypeError(`${op}: '${n}' is ${w.dtype} but '${xName}' is ${x.dtype}${hint}`);
     }
   }
 }

@@ -1,8 +1,9 @@
 // torch-compatible AdamW: decoupled weight decay, per-parameter step counts, bias correction with eps added
 // after sqrt(v̂). State is created lazily for parameters that get a gradient, can be freed per parameter, and
-// saves/loads exactly.
+// saves/loads exactly. State is fp32 for a bf16-stored weight (it trains through an fp32 master).
 import { Tensor, type Parameter } from '../tensor/tensor.js';
 import { ArgumentError } from '../util/errors.js';
+import { computeDtype } from '../tensor/precision.js';
 
 export interface AdamWOptions {
   lr: number;
@@ -48,8 +49,8 @@ export class AdamW {
       let s = this.state.get(p);
       if (!s) {
         s = {
-          m: Tensor.empty(p.shape, { backend: p.backend, dtype: p.dtype, category: 'optimizer' }).keep(),
-          v: Tensor.empty(p.shape, { backend: p.backend, dtype: p.dtype, category: 'optimizer' }).keep(),
+          m: Tensor.empty(p.shape, { backend: p.backend, dtype: computeDtype(p.dtype), category: 'optimizer' }).keep(),
+          v: Tensor.empty(p.shape, { backend: p.backend, dtype: computeDtype(p.dtype), category: 'optimizer' }).keep(),
           step: 0,
         };
         this.state.set(p, s);
@@ -104,8 +105,8 @@ export class AdamW {
       if (e.m.length !== p.size || e.v.length !== p.size) {
         throw new ArgumentError(`AdamW state for '${e.name}': ${e.m.length} values, parameter has ${p.size}`);
       }
-      const m = Tensor.empty(p.shape, { backend: p.backend, dtype: p.dtype, category: 'optimizer' }).keep();
-      const v = Tensor.empty(p.shape, { backend: p.backend, dtype: p.dtype, category: 'optimizer' }).keep();
+      const m = Tensor.empty(p.shape, { backend: p.backend, dtype: computeDtype(p.dtype), category: 'optimizer' }).keep();
+      const v = Tensor.empty(p.shape, { backend: p.backend, dtype: computeDtype(p.dtype), category: 'optimizer' }).keep();
       m.backend.write(m.buf, 0, e.m);
       v.backend.write(v.buf, 0, e.v);
       this.state.set(p, { m, v, step: e.step });

@@ -1,4 +1,6 @@
 // Exact byte accounting of live tensor storage by category, with per-category and total peaks.
+// 'weights' counts each parameter's storage as it is now: 2 bytes/element for a bf16-stored weight, 4 for fp32,
+// and an fp32 master (weightDtype bfloat16) replaces its bf16 copy, so it counts here too (src/tensor/precision.ts).
 
 export type MemoryCategory = 'weights' | 'gradients' | 'optimizer' | 'activations' | 'other';
 export const CATEGORIES: readonly MemoryCategory[] = ['weights', 'gradients', 'optimizer', 'activations', 'other'];

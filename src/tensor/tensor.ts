@@ -1,23 +1,31 @@
 // Tensor: a strided view over a reference-counted Storage, with autograd fields. Parameter: a named leaf.
-import type { Backend, Buf, DType } from '../backends/backend.js';
+import type { Backend, Bf16Buf, Buf, DType } from '../backends/backend.js';
 import { defaultBackend, meta } from '../backends/index.js';
-import { DisposedError, ArgumentError } from '../util/errors.js';
+import { DisposedError, ArgumentError, DTypeError } from '../util/errors.js';
+import { bf16BitsArrayToF32 } from '../util/bf16.js';
 import { contiguousStrides, numel, fmtShape, type Shape } from '../util/shape.js';
 import { trackAlloc, trackFree, trackRecategorize, type MemoryCategory } from './memory.js';
 import { trackInScope, untrack } from './scope.js';
 import { allocBuffer, releaseBuffer } from './buffer-pool.js';
 
-export const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8 };
+export const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8, bfloat16: 2 };
+
+/** Storage for n bfloat16 values: bits (plain memory that kernels widen); empty with n*2 logical bytes on a backend
+ *  that holds no data (meta). */
+export function bf16Storage(backend: Backend, n: number, category: MemoryCategory): Storage {
+  return new Storage(new Uint16Array(backend.holdsData ? n : 0), category, null, 2 * n);
+}
 
 /** A buffer and its accounting. Freed when the last tensor viewing it is disposed. `bytes` is the logical
  *  size (elements x bytes per element), which a meta buffer has without holding memory. */
 export class Storage {
-  buf: Buf | null;
+  /** Float32Array/Float64Array, or Uint16Array of bfloat16 bits (a weight stored in bf16). */
+  buf: Buf | Bf16Buf | null;
   readonly bytes: number;
   refs = 0;
   /** Where the buffer goes back to when freed (buffers from the pool). */
   private readonly owner: { backend: Backend; dtype: DType } | null;
-  constructor(buf: Buf, public category: MemoryCategory, owner: { backend: Backend; dtype: DType } | null = null,
+  constructor(buf: Buf | Bf16Buf, public category: MemoryCategory, owner: { backend: Backend; dtype: DType } | null = null,
     bytes: number = buf.byteLength) {
     this.buf = buf;
     this.bytes = bytes;
@@ -27,7 +35,7 @@ export class Storage {
   release(): void {
     if (--this.refs === 0 && this.buf) {
       trackFree(this.category, this.bytes);
-      if (this.owner) releaseBuffer(this.owner.backend, this.owner.dtype, this.buf);
+      if (this.owner && !(this.buf instanceof Uint16Array)) releaseBuffer(this.owner.backend, this.owner.dtype, this.buf);
       this.buf = null;
     }
   }
@@ -100,6 +108,9 @@ export class Tensor {
     const backend = opts.backend ?? defaultBackend();
     const dtype = opts.dtype ?? 'float32';
     const n = numel(shape);
+    if (dtype === 'bfloat16') { // bf16 bits are plain memory that kernels widen; never from the backend's pool
+      return new Tensor({ storage: bf16Storage(backend, n, opts.category ?? 'activations'), shape, dtype, backend });
+    }
     const buf = allocBuffer(backend, dtype, n);
     const storage = new Storage(buf, opts.category ?? 'activations', { backend, dtype }, n * BYTES_PER_ELEMENT[dtype]);
     return new Tensor({ storage, shape, dtype, backend });
@@ -112,10 +123,21 @@ export class Tensor {
   get isShapeOnly(): boolean { return !this.backend.holdsData; }
   get bytes(): number { return this.size * BYTES_PER_ELEMENT[this.dtype]; }
 
-  /** The underlying buffer (for kernels). Throws if disposed. */
+  /** The underlying buffer (for kernels). Throws if disposed, or for a bfloat16 tensor (see bits). */
   get buf(): Buf {
     const b = this.storage.buf;
     if (this.disposed || !b) throw new DisposedError(`tensor ${this.describe()} was used after it was disposed`);
+    if (b instanceof Uint16Array) {
+      throw new DTypeError(`tensor ${this.describe()} is stored in bfloat16; only linear, matmul (as b), embedding and the norms take it (widened to float32 inside the kernel)`);
+    }
+    return b;
+  }
+
+  /** The bfloat16 bits of a bfloat16 tensor (for kernels that widen them). Throws for other dtypes. */
+  get bits(): Bf16Buf {
+    const b = this.storage.buf;
+    if (this.disposed || !b) throw new DisposedError(`tensor ${this.describe()} was used after it was disposed`);
+    if (!(b instanceof Uint16Array)) throw new DTypeError(`tensor ${this.describe()} is not bfloat16`);
     return b;
   }
 
@@ -140,6 +162,7 @@ export class Tensor {
   /** Values in row-major order, as a new plain array. */
   toArray(): number[] {
     this.checkHoldsData('toArray');
+    if (this.dtype === 'bfloat16') return Array.from(this.toTypedArray());
     const buf = this.buf;
     if (this.isContiguous()) return Array.from(buf.subarray(this.offset, this.offset + this.size));
     const out = this.backend.alloc(this.dtype, this.size);
@@ -147,9 +170,13 @@ export class Tensor {
     return Array.from(out);
   }
 
-  /** Values as a typed array copy (Float32Array for float32). */
+  /** Values as a typed array copy (Float32Array for float32 and bfloat16, widened exactly). */
   toTypedArray(): Buf {
     this.checkHoldsData('toTypedArray');
+    if (this.dtype === 'bfloat16') {
+      if (!this.isDense()) throw new DTypeError(`toTypedArray: bfloat16 tensor ${this.describe()} must be dense`);
+      return bf16BitsArrayToF32(this.bits);
+    }
     const buf = this.buf;
     const out = this.backend.alloc(this.dtype, this.size);
     this.backend.copyStrided(buf, this.offset, this.strides, out, 0, contiguousStrides(this.shape), this.shape);
@@ -158,6 +185,7 @@ export class Tensor {
 
   item(): number {
     if (this.size !== 1) throw new ArgumentError(`item(): tensor ${this.describe()} has ${this.size} elements, expected 1`);
+    if (this.dtype === 'bfloat16') return this.isShapeOnly ? NaN : this.toTypedArray()[0]!;
     return this.backend.read(this.buf, this.offset);
   }
 
@@ -200,8 +228,12 @@ export class Tensor {
   }
 }
 
-/** A trainable (or frozen) leaf tensor with a name. Its storage counts as weights; its grad as gradients. */
+/** A trainable (or frozen) leaf tensor with a name. Its storage counts as weights; its grad as gradients.
+ *  With bf16Rest, the weight rests in bfloat16 and trains through an fp32 master (src/tensor/precision.ts): the
+ *  storage is then either the bf16 bits or the master, swapped by swapStorage. */
 export class Parameter extends Tensor {
+  bf16Rest = false;
+
   constructor(name: string, storage: Storage, shape: Shape, dtype: DType, backend: Backend, requiresGrad = true) {
     super({ storage, shape, dtype, backend });
     this.name = name;
@@ -228,12 +260,39 @@ export class Parameter extends Tensor {
     return Parameter.zeros(name, shape, { ...opts, backend: meta });
   }
 
+  /** A bfloat16 parameter (bf16Rest) over the given bits, which it takes over. */
+  static fromBf16Bits(name: string, bits: Bf16Buf, shape: Shape, opts: { backend?: Backend; requiresGrad?: boolean } = {}): Parameter {
+    if (bits.length !== numel(shape)) {
+      throw new ArgumentError(`Parameter '${name}': data has ${bits.length} elements, shape ${fmtShape(shape)} needs ${numel(shape)}`);
+    }
+    const p = new Parameter(name, new Storage(bits, 'weights'), shape, 'bfloat16', opts.backend ?? defaultBackend(), opts.requiresGrad ?? true);
+    p.bf16Rest = true;
+    return p;
+  }
+
   static zeros(name: string, shape: Shape, opts: { backend?: Backend; dtype?: DType; requiresGrad?: boolean } = {}): Parameter {
     const backend = opts.backend ?? defaultBackend();
     const dtype = opts.dtype ?? 'float32';
     const n = numel(shape);
+    if (dtype === 'bfloat16') {
+      const p = new Parameter(name, bf16Storage(backend, n, 'weights'), shape, dtype, backend, opts.requiresGrad ?? true);
+      p.bf16Rest = true;
+      return p;
+    }
     const storage = new Storage(backend.alloc(dtype, n), 'weights', null, n * BYTES_PER_ELEMENT[dtype]);
     return new Parameter(name, storage, shape, dtype, backend, opts.requiresGrad ?? true);
+  }
+
+  /** Replaces the storage (bf16 bits <-> fp32 master; src/tensor/precision.ts). The old storage is released. */
+  swapStorage(storage: Storage, dtype: DType): void {
+    if (this.isDisposed) throw new DisposedError(`parameter ${this.describe()} was used after it was disposed`);
+    storage.refs++;
+    storage.recategorize('weights');
+    const old = this.storage;
+    const self = this as unknown as { storage: Storage; dtype: DType };
+    self.storage = storage;
+    self.dtype = dtype;
+    old.release();
   }
 
   /** Drops the gradient (frees its memory). */

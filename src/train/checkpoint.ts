@@ -1,9 +1,12 @@
 // Training checkpoints: weights (or the LoRA adapter), AdamW state and the run state (step, data position,
-// sampler and RNG states), written atomically as a folder: a complete checkpoint.tmp replaces checkpoint,
-// and the previous one is kept (as checkpoint.old) until the new one is in place.
+// sampler and RNG states), written atomically as a folder: a complete checkpoint.tmp replaces checkpoint, and
+// the previous one stays as checkpoint.old. state.json records each file's SHA-256; a resume verifies them and
+// falls back to checkpoint.old when the newest is damaged, so it never trains from garbage.
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeSafetensors, readSafetensors } from '../io/safetensors.js';
+import { writeSafetensors, readSafetensors, openSafetensors } from '../io/safetensors.js';
+import { makeMaster } from '../tensor/precision.js';
 import { writeTextAtomicSync, fsyncDirSync } from '../io/atomic.js';
 import type { Parameter } from '../tensor/tensor.js';
 import type { AdamW, AdamWStateDict } from '../optim/adamw.js';
@@ -23,6 +26,24 @@ export interface RunState {
   methodState: unknown;
   /** Seeded RNG states other than the sampler's (e.g. dropout). */
   rngStates: Record<string, unknown>;
+  /** The run's config (out as an absolute path): a resume with another config is refused. */
+  config?: unknown;
+  /** SHA-256 (hex) of each file of the checkpoint folder besides state.json. */
+  checksums?: Record<string, string>;
+  /** SHA-256 of this JSON written without this field (state.json checks itself). */
+  stateSha256?: string;
+}
+
+const FILES = ['weights.safetensors', 'optimizer.safetensors'];
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** state.json's text: the state, then its own checksum over the JSON before it. */
+function stateText(state: object): string {
+  const body = JSON.stringify(state);
+  return JSON.stringify({ ...state, stateSha256: createHash('sha256').update(body).digest('hex') });
 }
 
 const DIR = 'checkpoint';
@@ -36,13 +57,17 @@ export function saveCheckpoint(outDir: string, params: readonly Parameter[], opt
   rmSync(tmp, { recursive: true, force: true });
   try {
     mkdirSync(tmp, { recursive: true });
-    writeSafetensors(join(tmp, 'weights.safetensors'), params.map((p) => ({ name: p.name as string, shape: p.shape, data: p.buf as Float32Array })));
+    // Weights as they are: fp32 (masters included) as F32, bf16 weights as their BF16 bits.
+    writeSafetensors(join(tmp, 'weights.safetensors'), params.map((p) => (p.dtype === 'bfloat16'
+      ? { name: p.name as string, shape: p.shape, data: p.bits, dtype: 'BF16' as const }
+      : { name: p.name as string, shape: p.shape, data: p.buf as Float32Array })));
     const dict = opt.stateDict();
     writeSafetensors(join(tmp, 'optimizer.safetensors'), dict.entries.flatMap((e) => [
       { name: `${e.name}::m`, shape: [e.m.length], data: e.m }, { name: `${e.name}::v`, shape: [e.v.length], data: e.v },
     ]));
     const steps = Object.fromEntries(dict.entries.map((e) => [e.name, e.step]));
-    writeTextAtomicSync(join(tmp, 'state.json'), JSON.stringify({ ...state, optimizerSteps: steps }));
+    const checksums = Object.fromEntries(FILES.map((f) => [f, sha256(join(tmp, f))]));
+    writeTextAtomicSync(join(tmp, 'state.json'), stateText({ ...state, checksums, optimizerSteps: steps }));
     fsyncDirSync(tmp);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
@@ -51,11 +76,14 @@ export function saveCheckpoint(outDir: string, params: readonly Parameter[], opt
   }
   const final = join(outDir, DIR);
   const old = join(outDir, OLD);
-  rmSync(old, { recursive: true, force: true });
-  if (existsSync(final)) renameSync(final, old);
+  // The newest complete checkpoint becomes checkpoint.old; when checkpoint is missing (a crash between these
+  // renames), checkpoint.old is the newest and stays until the new one is in place.
+  if (existsSync(final)) {
+    rmSync(old, { recursive: true, force: true });
+    renameSync(final, old);
+  }
   renameSync(tmp, final);
   fsyncDirSync(outDir);
-  rmSync(old, { recursive: true, force: true });
 }
 
 /** The folder of the newest complete checkpoint, or null. */
@@ -75,13 +103,21 @@ export interface RestorableMethod {
 export function loadCheckpoint(dir: string, params: readonly Parameter[], opt: AdamW, method?: RestorableMethod): RunState {
   const file = join(dir, 'state.json');
   const state = readRunState(file);
-  const weights = readSafetensors(join(dir, 'weights.safetensors'));
-  for (const p of params) {
-    const data = weights.get(p.name as string);
-    if (!data || data.length !== p.size) {
-      throw new CheckpointError(`${join(dir, 'weights.safetensors')}: tensor '${p.name}' is missing or has the wrong size; is this checkpoint from another config?`);
+  const weights = openSafetensors(join(dir, 'weights.safetensors'));
+  try {
+    for (const p of params) {
+      const name = p.name as string;
+      if (!weights.has(name) || weights.info(name).numel !== p.size) {
+        throw new CheckpointError(`${join(dir, 'weights.safetensors')}: tensor '${p.name}' is missing or has the wrong size; is this checkpoint from another config?`);
+      }
+      // A bf16 weight saved as its F32 master (it was training) gets its master back, bit for bit.
+      if (p.bf16Rest && weights.info(name).dtype === 'F32') makeMaster(p);
+      if (p.dtype === 'bfloat16') weights.readIntoBf16(name, p.bits);
+      else if (p.buf instanceof Float32Array) weights.readInto(name, p.buf);
+      else p.buf.set(weights.read(name));
     }
-    p.buf.set(data);
+  } finally {
+    weights.close();
   }
   const raw = readSafetensors(join(dir, 'optimizer.safetensors'));
   const dict: AdamWStateDict = {
@@ -124,4 +160,55 @@ function readRunState(file: string): RunState & { optimizerSteps: Record<string,
   const rng = s['rngStates'];
   if (rng === null || typeof rng !== 'object' || Array.isArray(rng)) throw bad('rngStates', 'an object', rng);
   return raw as RunState & { optimizerSteps: Record<string, number> };
+}
+
+/** The config a checkpoint was saved with (undefined for checkpoints that predate it). */
+export function savedConfig(dir: string): unknown {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as RunState).config;
+  } catch (e) {
+    throw new CheckpointError(`${join(dir, 'state.json')}: cannot read the run state: ${(e as Error).message}`);
+  }
+}
+
+/** Why a checkpoint folder cannot be trusted (unreadable state, missing file, checksum mismatch), or null. */
+export function checkpointProblem(dir: string): string | null {
+  let state: RunState;
+  try {
+    state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+  } catch (e) {
+    return `${join(dir, 'state.json')} is unreadable (${(e as Error).message.split('\n')[0]})`;
+  }
+  if (state === null || typeof state !== 'object' || state.version !== 1) return `${join(dir, 'state.json')} is not a version-1 run state`;
+  if (state.stateSha256 !== undefined) {
+    const { stateSha256, ...rest } = state;
+    if (createHash('sha256').update(JSON.stringify(rest)).digest('hex') !== stateSha256) {
+      return `${join(dir, 'state.json')} does not match its own SHA-256 (damaged)`;
+    }
+  }
+  for (const f of FILES) {
+    const path = join(dir, f);
+    if (!existsSync(path)) return `${path} is missing`;
+    const want = state.checksums?.[f];
+    if (want !== undefined && sha256(path) !== want) return `${path} does not match its SHA-256 in state.json (damaged or truncated)`;
+  }
+  return null;
+}
+
+/** The newest intact checkpoint (checkpoint, else checkpoint.old) and why newer ones were passed over. Throws
+ *  when checkpoints exist but none is intact. */
+export function chooseCheckpoint(outDir: string): { dir: string | null; skipped: string[] } {
+  const skipped: string[] = [];
+  for (const d of [DIR, OLD]) {
+    const dir = join(outDir, d);
+    if (!existsSync(dir)) continue;
+    const problem = checkpointProblem(dir);
+    if (problem === null) return { dir, skipped };
+    skipped.push(problem);
+  }
+  if (skipped.length > 0) {
+    throw new CheckpointError(`no intact checkpoint in ${outDir}: ${skipped.join('; ')}. Nothing was trained from it; ` +
+      'start afresh with --overwrite, or restore the files');
+  }
+  return { dir: null, skipped };
 }

@@ -72,6 +72,11 @@ const trainSchema = z.object({
   saveEvery: nonNegInt.default(0),
   logEvery: positiveInt.default(10),
   backend: z.enum(['cpu-native', 'cpu-js']).optional(),
+  /** bfloat16: weights stored in bf16, trainable tensors train fp32 masters (src/tensor/precision.ts). */
+  weightDtype: z.enum(['float32', 'bfloat16']).default('float32'),
+  /** Keep only each block's input in forward and recompute the block in backward (less activation memory,
+   *  about one more forward of compute); losses and weights are unchanged, bit for bit. */
+  gradientCheckpointing: z.boolean().default(false),
 }).strict();
 
 export const configSchema = z.object({

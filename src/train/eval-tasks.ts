@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import type { CausalLM } from '../models/causal-lm.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import { generate } from '../models/generate.js';
-import { crossEntropy } from '../ops/index.js';
+import { lmLoss } from '../models/lm-loss.js';
 import { noGrad } from '../autograd/tape.js';
 import { scope } from '../tensor/scope.js';
 import { IGNORE_INDEX } from '../data/example.js';
@@ -72,7 +72,7 @@ export function pubmedqaLabelNll(model: CausalLM, tok: Tokenizer, prompt: string
     const labelStart = Math.max(1, common - (full.length - ids.length));
     const targets = new Int32Array(ids.length).fill(IGNORE_INDEX);
     for (let t = labelStart - 1; t < ids.length - 1; t++) targets[t] = ids[t + 1];
-    out[d] = noGrad(() => scope(() => crossEntropy(model.forward(Int32Array.from(ids), 1, ids.length), targets, { reduction: 'sum' }).item()));
+    out[d] = noGrad(() => scope(() => lmLoss(model, Int32Array.from(ids), targets, 1, ids.length, { reduction: 'sum' }).item()));
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // Evaluation of a causal LM on examples: mean next-token cross-entropy over unmasked targets, perplexity.
 import type { CausalLM } from '../models/causal-lm.js';
 import { makeBatch, type Example } from '../data/example.js';
-import { crossEntropy } from '../ops/index.js';
+import { lmLoss } from '../models/lm-loss.js';
 import { noGrad } from '../autograd/tape.js';
 import { scope } from '../tensor/scope.js';
 
@@ -13,7 +13,7 @@ export function evaluate(model: CausalLM, examples: readonly Example[], batchSiz
   for (let i = 0; i < examples.length; i += batchSize) {
     const batch = makeBatch(examples.slice(i, i + batchSize), padId);
     if (batch.tokens === 0) continue;
-    sum += noGrad(() => scope(() => crossEntropy(model.forward(batch.ids, batch.B, batch.T), batch.targets, { reduction: 'sum' }).item()));
+    sum += noGrad(() => scope(() => lmLoss(model, batch.ids, batch.targets, batch.B, batch.T, { reduction: 'sum' }).item()));
     tokens += batch.tokens;
   }
   const loss = tokens ? sum / tokens : NaN;

@@ -107,6 +107,7 @@ function writeConfig(path: string, raw: Record<string, unknown>) {
 
 function progress(log: (s: string) => void, label: string, every: number) {
   return {
+    overwrite: true, // the quickstart regenerates its own folders
     onStep: (m: StepMetrics, total: number) => {
       if (m.step === 1 || m.step % every === 0 || m.step === total) {
         log(`  [${label}] step ${m.step}/${total} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)} ${m.tokensPerSec.toFixed(0)} tok/s` +

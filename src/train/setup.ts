@@ -3,7 +3,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setDefaultBackend } from '../backends/index.js';
-import { createModel, initWeights, loadModel, parseConfig, type CausalLM } from '../models/index.js';
+import { createModel, initWeights, loadModel, parseConfig, type CausalLM, type ModelConfig } from '../models/index.js';
+import { readConfig, CONFIG_FILE } from '../io/hf-folder.js';
+import { memoryWarning } from './memory-check.js';
 import { resolveModel } from '../io/hub.js';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
 import type { Example } from '../data/example.js';
@@ -14,6 +16,7 @@ import { LoraFineTune } from '../finetune/lora.js';
 import { Lisa } from '../finetune/lisa.js';
 import type { FineTuneMethod } from '../finetune/method.js';
 import { Rng } from '../util/rng.js';
+import { castToBf16 } from '../tensor/precision.js';
 import { ConfigError, type TrainConfig } from './config.js';
 
 export interface RunParts {
@@ -26,17 +29,28 @@ export interface RunParts {
   optimizer: AdamW;
 }
 
-async function buildModel(cfg: TrainConfig): Promise<{ model: CausalLM; dir: string | null }> {
+/** Before any weight is allocated: warn when the run's memory estimate exceeds what the machine has. */
+function checkMemory(config: ModelConfig, cfg: TrainConfig, warn: (msg: string) => void): void {
+  const w = memoryWarning(config, cfg);
+  if (w) warn(w);
+}
+
+async function buildModel(cfg: TrainConfig, warn: (msg: string) => void): Promise<{ model: CausalLM; dir: string | null }> {
   const m = cfg.model;
+  const bf16 = cfg.train.weightDtype === 'bfloat16';
   if (typeof m === 'object' && 'init' in m) {
-    const model = createModel(parseConfig(m.init, 'model.init'));
+    const config = parseConfig(m.init, 'model.init');
+    checkMemory(config, cfg, warn);
+    const model = createModel(config);
     initWeights(model, new Rng(cfg.train.seed));
+    if (bf16) castToBf16(model.parameters()); // model.to(torch.bfloat16), tensor by tensor
     return { model, dir: null };
   }
   const ref = typeof m === 'string' ? m : m.path;
   const dir = existsSync(ref) ? ref : await resolveModel(ref);
   if (!statSync(dir).isDirectory()) throw new ConfigError(`model: '${ref}' is not a model folder`);
-  return { model: loadModel(dir).model, dir };
+  checkMemory(parseConfig(readConfig(dir), join(dir, CONFIG_FILE)), cfg, warn);
+  return { model: loadModel(dir, bf16 ? { dtype: 'bfloat16' } : {}).model, dir };
 }
 
 function buildTokenizer(cfg: TrainConfig, modelDir: string | null): Tokenizer | null {
@@ -56,9 +70,10 @@ function split(examples: Example[], fraction: number, seed: number): [Example[],
   return [examples.filter((_, i) => !evalIdx.has(i)), examples.filter((_, i) => evalIdx.has(i))];
 }
 
-export async function setupRun(cfg: TrainConfig): Promise<RunParts> {
+export async function setupRun(cfg: TrainConfig, warn: (msg: string) => void = () => {}): Promise<RunParts> {
   if (cfg.train.backend) setDefaultBackend(cfg.train.backend);
-  const { model, dir } = await buildModel(cfg);
+  const { model, dir } = await buildModel(cfg, warn);
+  model.gradientCheckpointing = cfg.train.gradientCheckpointing;
   const tokenizer = buildTokenizer(cfg, dir);
   if (cfg.data.maxLength > model.maxPositions) {
     throw new ConfigError(`data.maxLength = ${cfg.data.maxLength} is longer than the model's context (${model.maxPositions})`);

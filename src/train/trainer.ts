@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { scope } from '../tensor/scope.js';
 import { memoryReport, resetPeaks } from '../tensor/memory.js';
 import { backward } from '../autograd/backward.js';
-import { crossEntropy, scale } from '../ops/index.js';
+import { scale } from '../ops/index.js';
+import { lmLoss } from '../models/lm-loss.js';
 import { makeBatch } from '../data/example.js';
 import { lrAt, type Schedule } from '../optim/schedule.js';
 import { clipGradNorm, gradNorm } from '../optim/clip.js';
@@ -17,7 +18,8 @@ import type { TrainConfig } from './config.js';
 import { setupRun, type RunParts } from './setup.js';
 import { DataStream } from './data-stream.js';
 import { evaluate, type EvalResult } from './evaluate.js';
-import { findCheckpoint, loadCheckpoint, saveCheckpoint, type RunState } from './checkpoint.js';
+import { chooseCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, savedConfig, type RunState } from './checkpoint.js';
+import { comparableConfig, configDifferences, lockRunFolder, prepareFreshRun, RESUME_MAY_CHANGE, RunFolderError } from './run-folder.js';
 import { exportRun } from './export.js';
 
 export class TrainingError extends LisaError {}
@@ -39,10 +41,16 @@ export interface TrainEvents {
   onStep?(m: StepMetrics, totalSteps: number): void;
   onEval?(step: number, r: EvalResult): void;
   onSave?(step: number, dir: string): void;
+  /** Something the user should know that does not stop the run (e.g. a damaged checkpoint passed over). */
+  onWarning?(message: string): void;
+  /** Before an evaluation, a checkpoint save or the final export (logs; a kill test aims at these). */
+  onPhase?(phase: 'eval' | 'save' | 'export', step: number): void;
 }
 
 export interface TrainOptions extends TrainEvents {
   resume?: boolean;
+  /** Replace a previous run's results in cfg.out (otherwise a fresh run there is refused). */
+  overwrite?: boolean;
   /** Checked after every step: when it returns true the run saves a checkpoint and stops. */
   shouldStop?: () => boolean;
 }
@@ -54,19 +62,36 @@ function checkpointParams(parts: RunParts) {
   return parts.method instanceof LoraFineTune ? parts.method.trainableParameters() : parts.model.parameters();
 }
 
-/** Runs training; the model and optimizer state it built are freed when it returns or throws. */
+/** Trains with cfg, holding cfg.out's lock for the whole run (one run per output folder); the model and
+ *  optimizer state it built are freed when it returns or throws. */
 export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
+  const release = lockRunFolder(cfg.out);
   let parts: RunParts | undefined;
   try {
-    return await trainRun(cfg, opts, (p) => (parts = p));
+    return await trainLocked(cfg, opts, (p) => (parts = p));
   } finally {
     parts?.optimizer.dispose();
     parts?.model.dispose();
+    release();
   }
 }
 
-async function trainRun(cfg: TrainConfig, opts: TrainOptions, built: (p: RunParts) => void): Promise<TrainResult> {
-  const parts = await setupRun(cfg);
+async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunParts) => void): Promise<TrainResult> {
+  const chosen = opts.resume ? chooseCheckpoint(cfg.out) : { dir: null, skipped: [] };
+  for (const why of chosen.skipped) opts.onWarning?.(`${why}; resuming from the previous checkpoint instead`);
+  const ckpt = chosen.dir;
+  if (opts.resume && !ckpt) {
+    throw new RunFolderError(`--resume: ${cfg.out} has no checkpoint (checkpoint/ or checkpoint.old/ with state.json) to resume; run without --resume to start afresh`);
+  }
+  if (ckpt) {
+    const saved = savedConfig(ckpt);
+    const differ = saved === undefined ? [] : configDifferences(saved, comparableConfig(cfg));
+    if (differ.length > 0) {
+      throw new RunFolderError(`--resume: the config differs from the one ${ckpt} was saved with in ${differ.map((k) => `'${k}'`).join(', ')} ` +
+        `(only ${RESUME_MAY_CHANGE.map((k) => `'${k}'`).join(' and ')} may change on resume); use the original config, or start a new run in another 'out'`);
+    }
+  } else prepareFreshRun(cfg.out, opts.overwrite ?? false);
+  const parts = await setupRun(cfg, (msg) => opts.onWarning?.(msg));
   built(parts);
   const { model, method, optimizer } = parts;
   const t = cfg.train;
@@ -77,9 +102,11 @@ async function trainRun(cfg: TrainConfig, opts: TrainOptions, built: (p: RunPart
   const padId = parts.tokenizer?.padId ?? 0;
   mkdirSync(cfg.out, { recursive: true });
   const metricsPath = join(cfg.out, 'metrics.jsonl');
+  if (t.batchSize > parts.train.length) {
+    throw new TrainingError(`'train.batchSize' = ${t.batchSize} is larger than the ${parts.train.length} training examples of ${cfg.data.path}; use at most ${parts.train.length}`);
+  }
   let startStep = 0;
   let metricsLines = 0;
-  const ckpt = opts.resume ? findCheckpoint(cfg.out) : null;
   if (ckpt) {
     const s = loadCheckpoint(ckpt, checkpointParams(parts), optimizer, method);
     stream.cursor = s.dataCursor;
@@ -93,6 +120,7 @@ async function trainRun(cfg: TrainConfig, opts: TrainOptions, built: (p: RunPart
   const evalLines = existsSync(evalPath) && ckpt ? readFileSync(evalPath, 'utf8').split('\n').filter((l) => l && JSON.parse(l).step <= startStep) : [];
   writeFileSync(evalPath, evalLines.map((l) => `${l}\n`).join(''));
   const runEval = (step: number): EvalResult => {
+    opts.onPhase?.('eval', step);
     const r = evaluate(model, parts.eval, t.batchSize, padId);
     appendFileSync(evalPath, `${JSON.stringify({ step, loss: r.loss, perplexity: r.perplexity, tokens: r.tokens })}\n`);
     opts.onEval?.(step, r);
@@ -103,9 +131,10 @@ async function trainRun(cfg: TrainConfig, opts: TrainOptions, built: (p: RunPart
 
   const save = (step: number) => {
     const state: RunState = {
-      version: 1, step, dataCursor: stream.cursor, metricsLines, methodState: method.saveState(),
+      version: 1, step, dataCursor: stream.cursor, metricsLines, methodState: method.saveState(), config: comparableConfig(cfg),
       rngStates: method instanceof LoraFineTune ? { dropout: method.rngState() } : {},
     };
+    opts.onPhase?.('save', step);
     saveCheckpoint(cfg.out, checkpointParams(parts), optimizer, state);
     opts.onSave?.(step, join(cfg.out, 'checkpoint'));
   };
@@ -136,7 +165,7 @@ async function trainRun(cfg: TrainConfig, opts: TrainOptions, built: (p: RunPart
       // Each micro-batch contributes sum(CE) / (tokens of the whole step): the gradients add up to the
       // gradient of one large batch's mean loss.
       lossSum += scope(() => {
-        const sum = crossEntropy(model.forward(b.ids, b.B, b.T), b.targets, { reduction: 'sum' });
+        const sum = lmLoss(model, b.ids, b.targets, b.B, b.T, { reduction: 'sum' });
         if (inBackward && !Number.isFinite(sum.item())) throw badLoss(sum.item() / tokens);
         backward(scale(sum, 1 / tokens), undefined, inBackward ?? {});
         return sum.item();
@@ -171,6 +200,7 @@ async function trainRun(cfg: TrainConfig, opts: TrainOptions, built: (p: RunPart
     if (stop) return { steps: step + 1, stopped: 'interrupted', lastLoss, evalLoss: lastEval?.loss };
   }
   if (parts.eval.length > 0 && !(t.evalEvery > 0 && totalSteps % t.evalEvery === 0)) lastEval = runEval(totalSteps);
+  opts.onPhase?.('export', totalSteps);
   const exportDir = exportRun(cfg, parts);
   return { steps: totalSteps, stopped: 'done', lastLoss, evalLoss: lastEval?.loss, exportDir };
 }

@@ -12,7 +12,7 @@ import { pooledBytes } from '../../src/tensor/buffer-pool.js';
 import { scope } from '../../src/tensor/scope.js';
 import { backward } from '../../src/autograd/backward.js';
 import { Rng } from '../../src/util/rng.js';
-import { createModel, initWeights, parseConfig } from '../../src/models/index.js';
+import { createModel, initWeights, lmLoss, parseConfig } from '../../src/models/index.js';
 import { AdamW } from '../../src/optim/adamw.js';
 import { clipGradNorm } from '../../src/optim/clip.js';
 import { LoraFineTune } from '../../src/finetune/lora.js';
@@ -98,6 +98,8 @@ const CASES: Record<OpName, [(xs: Tensor[], dtype: DType, backend: Backend) => T
   rope: [([x], dtype, backend) => { const { cos, sin } = tables(3, 4, dtype, backend); return ops.rope(x, cos, sin, 'half'); }, [{ shape: [2, 2, 3, 4] }]],
   crossEntropy: [([x]) => ops.crossEntropy(x, Int32Array.from([1, -100, 4, -100, 0, 3])), [{ shape: [2, 3, 5] }]],
   dropout: [([x]) => ops.dropout(x, 0.3, new Rng(5)), [{ shape: [4, 5] }]],
+  linearCrossEntropy: [([x, w, b]) => ops.linearCrossEntropy(x, w, b, Int32Array.from([1, -100, 4, 0, 3]), { chunkRows: 2 }),
+    [{ shape: [5, 4] }, { shape: [6, 4] }, { shape: [6] }]],
 };
 
 /** Live and peak bytes (relative to the start) after the leaves, the forward, the backward and the cleanup. */
@@ -136,7 +138,7 @@ describe('every op allocates and frees on meta exactly as on a real backend', ()
 });
 
 /** Live and peak bytes through model build, method, forward/backward, AdamW, switches, merge and cleanup. */
-function modelTrace(backend: Backend, family: 'gpt2' | 'llama', method: 'lora' | 'lisa-keep'): number[][] {
+function modelTrace(backend: Backend, family: 'gpt2' | 'llama', method: 'lora' | 'lisa-keep', checkpointing = false): number[][] {
   const raw = family === 'gpt2'
     ? { model_type: 'gpt2', vocab_size: 50, n_positions: 16, n_embd: 16, n_layer: 3, n_head: 2 }
     : { model_type: 'llama', vocab_size: 50, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 16 };
@@ -148,6 +150,7 @@ function modelTrace(backend: Backend, family: 'gpt2' | 'llama', method: 'lora' |
     out.push([r.liveTotal - start.liveTotal, r.peakTotal - start.liveTotal, r.live.optimizer - start.live.optimizer, r.liveStorages - start.liveStorages]);
   };
   const model = createModel(parseConfig(raw), { backend });
+  model.gradientCheckpointing = checkpointing;
   initWeights(model, new Rng(0));
   const opt = new AdamW({ lr: 1e-3 });
   const ft = method === 'lora'
@@ -158,7 +161,7 @@ function modelTrace(backend: Backend, family: 'gpt2' | 'llama', method: 'lora' |
   for (let step = 0; step < 4; step++) {
     ft.beginStep(step);
     const ids = Int32Array.from({ length: 2 * 5 }, () => rng.int(50));
-    scope(() => backward(ops.crossEntropy(model.forward(ids, 2, 5), ids)));
+    scope(() => backward(checkpointing ? lmLoss(model, ids, ids, 2, 5, { chunkRows: 3 }) : ops.crossEntropy(model.forward(ids, 2, 5), ids)));
     snap();
     clipGradNorm(ft.trainableParameters(), 1);
     opt.step(ft.trainableParameters());
@@ -182,5 +185,10 @@ describe('models and methods run on meta unchanged, with the accounting of a rea
     const expected = modelTrace(meta, family, method);
     expect(expected.at(-1)).toEqual([0, expected.at(-1)![1], 0, 0]);
     for (const [label, backend] of BACKENDS) expect(modelTrace(backend, family, method), label).toEqual(expected);
+  });
+  it.each([['gpt2', 'lora'], ['llama', 'lisa-keep']] as const)('%s %s with gradient checkpointing and the chunked head (lmLoss)', (family, method) => {
+    const expected = modelTrace(meta, family, method, true);
+    expect(expected.at(-1)).toEqual([0, expected.at(-1)![1], 0, 0]);
+    for (const [label, backend] of BACKENDS) expect(modelTrace(backend, family, method, true), label).toEqual(expected);
   });
 });

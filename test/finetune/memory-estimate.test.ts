@@ -97,14 +97,18 @@ describe('the estimate is the trainer\'s own step', () => {
     ['lisa', { kind: 'lisa', gamma: 2, period: 2, schedule: lisaFixture.schedule }, { kind: 'lisa', gamma: 2, schedule: lisaFixture.schedule }],
     ['full, AdamW in backward', { kind: 'full' }, { kind: 'full' }, true],
     ['lisa, AdamW in backward', { kind: 'lisa', gamma: 2, period: 2, schedule: lisaFixture.schedule }, { kind: 'lisa', gamma: 2, schedule: lisaFixture.schedule }, true],
-  ] as [string, Record<string, unknown>, MemoryMethod, boolean?][])('%s: the peaks `lisa train` logs at step 2 equal the meta estimate', async (_n, methodCfg, method, inBackward = false) => {
+    ['full, gradient checkpointing', { kind: 'full' }, { kind: 'full' }, false, true],
+    ['lora, gradient checkpointing', { kind: 'lora', rank: 2, alpha: 4, dropout: 0.1, targets: 'all-linear' }, { kind: 'lora', rank: 2, alpha: 4, dropout: 0.1, targets: 'all-linear' }, false, true],
+    ['lisa, gradient checkpointing', { kind: 'lisa', gamma: 2, period: 2, schedule: lisaFixture.schedule }, { kind: 'lisa', gamma: 2, schedule: lisaFixture.schedule }, false, true],
+  ] as [string, Record<string, unknown>, MemoryMethod, boolean?, boolean?][])('%s: the peaks `lisa train` logs at step 2 equal the meta estimate', async (_n, methodCfg, method, inBackward = false, gradientCheckpointing = false) => {
     const optim = { lr: lisaFixture.lr, weightDecay: lisaFixture.weightDecay, maxGradNorm: null, updateInBackward: inBackward };
-    const { configPath, out } = writeFixtureRun({ method: methodCfg, optim }, 2);
+    const trainCfg = { steps: 2, batchSize: lisaFixture.B, seed: 1, logEvery: 1, gradientCheckpointing };
+    const { configPath, out } = writeFixtureRun({ method: methodCfg, optim, train: trainCfg }, 2);
     const before = memoryReport();
     await train(loadConfig(configPath));
     const logged = (readMetrics(out)[1] as unknown as { memory: Record<string, number> }).memory;
     // The trainer's batches are T + 1 long (each row's last token has an ignored target).
-    const e = estimateMemory(parseConfig(lisaFixture.config), method, { batch: lisaFixture.B, seq: lisaFixture.T + 1 }, { updateInBackward: inBackward });
+    const e = estimateMemory(parseConfig(lisaFixture.config), method, { batch: lisaFixture.B, seq: lisaFixture.T + 1 }, { updateInBackward: inBackward, gradientCheckpointing });
     expect(logged.total - before.liveTotal).toBe(e.peakTogether);
     for (const k of ['activations', 'gradients', 'optimizer'] as const) expect(logged[k] - before.live[k], k).toBe(e.bytes[k]);
   });
@@ -237,6 +241,16 @@ describe('lisa memory (CLI)', () => {
       expect(table.split('\n').find((l) => l.startsWith(row)), row).toMatch(/1\.000.*1\.000/);
     }
     expect(table).toMatch(/lisa gamma=1: blocks \[\d\] sampled with seed 0; worst placement \[\d\]/);
+  });
+
+  it('--gradient-checkpointing: lower activations; the estimate still equals the measurement', () => {
+    const plain = JSON.parse(runMemory(opts({ config: cfgFile, method: ['full'], json: true, seq: '8' }))).methods[0];
+    const out = JSON.parse(runMemory(opts({ config: cfgFile, method: ['full'], json: true, measure: true, seq: '8', gradientCheckpointing: true })));
+    const m = out.methods[0];
+    expect(out.gradientCheckpointing).toBe(true);
+    expect(m.estimate).toEqual(m.measured);
+    expect(m.estimate.activations).toBeLessThan(plain.estimate.activations);
+    expect(m.estimate.gradients).toBe(plain.estimate.gradients);
   });
 
   it('--update-in-backward: gradients are freed as they are applied; the estimate still equals the measurement', () => {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend, DType } from '../../src/backends/backend.js';
 import { cpuJs } from '../../src/backends/cpu-js/index.js';
-import { loadModel } from '../../src/models/index.js';
+import { loadModel, lmLoss } from '../../src/models/index.js';
 import { backward } from '../../src/autograd/backward.js';
 import { crossEntropy } from '../../src/ops/index.js';
 import { scope } from '../../src/tensor/scope.js';
@@ -14,11 +14,19 @@ import { repoRoot } from '../helpers.js';
 
 const FAMILIES = ['gpt2', 'llama', 'qwen2'] as const;
 
-function check(family: string, backend: Backend, dtype: DType, tol: { logits: number; loss: number; grad: number; gradAtol: number }) {
+/** 'fused': the training path, lmLoss (chunked LM head + cross-entropy, 3 rows per chunk) with gradient
+ *  checkpointing; logits are then not materialised, so only the loss and gradients are compared. */
+function check(family: string, backend: Backend, dtype: DType, tol: { logits: number; loss: number; grad: number; gradAtol: number },
+  mode: 'forward' | 'fused' = 'forward') {
   const dir = join(repoRoot, 'test/fixtures/models', family);
   const ref = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8'));
   const { model } = loadModel(dir, { backend, dtype });
-  const { logits, loss } = scope(() => {
+  model.gradientCheckpointing = mode === 'fused';
+  const { logits, loss } = mode === 'fused' ? scope(() => {
+    const l = lmLoss(model, Int32Array.from(ref.ids), Int32Array.from(ref.targets), ref.B, ref.T, { chunkRows: 3 });
+    backward(l);
+    return { logits: [] as number[], loss: l.item() };
+  }) : scope(() => {
     const lg = model.forward(Int32Array.from(ref.ids), ref.B, ref.T);
     const l = crossEntropy(lg, Int32Array.from(ref.targets));
     backward(l);
@@ -51,5 +59,11 @@ describe('models match PyTorch', () => {
     it.each(FAMILIES)('%s: logits atol 1e-4, loss and gradients rtol 1e-4', (family) => {
       check(family, backend, 'float32', { logits: 1e-4, loss: 1e-4, grad: 1e-4, gradAtol: 1e-5 });
     });
+    it.each(FAMILIES)('%s via lmLoss (chunked head) with gradient checkpointing: loss and gradients rtol 1e-4', (family) => {
+      check(family, backend, 'float32', { logits: 1e-4, loss: 1e-4, grad: 1e-4, gradAtol: 1e-5 }, 'fused');
+    });
+  });
+  it.each(FAMILIES)('%s via lmLoss (chunked head) with gradient checkpointing, float64 on cpu-js: loss and every gradient to 1e-9', (family) => {
+    check(family, cpuJs, 'float64', { logits: 1e-9, loss: 1e-10, grad: 1e-7, gradAtol: 1e-9 }, 'fused');
   });
 });

@@ -53,6 +53,7 @@ const valid: Record<string, () => Arg[]> = {
   attention: () => [t([1, 4, 3, 2]), t([1, 2, 3, 2]), t([1, 2, 3, 2])],
   rope: () => { const { cos, sin } = ops.ropeTables(3, 4, 10000, 0, { backend: be }); return [t([2, 3, 4]), cos, sin, 'half']; },
   crossEntropy: () => [t([3, 5]), Int32Array.from([0, 4, -100])], dropout: () => [t([4, 4]), 0.5, new Rng(1)],
+  linearCrossEntropy: () => [t([3, 4]), t([5, 4]), t([5]), Int32Array.from([0, 4, -100]), { chunkRows: 2 }],
 };
 
 function corrupt(v: Arg, rng: Rng): Arg {

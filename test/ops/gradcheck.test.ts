@@ -78,6 +78,12 @@ const cases: Case[] = [
   ['crossEntropy ignore', ([x]) => ops.crossEntropy(x, Int32Array.from([1, -100, 4, -100, 0, 3]), { ignoreIndex: -100 }), [{ shape: [2, 3, 5] }]],
   ['crossEntropy sum', ([x]) => ops.crossEntropy(x, Int32Array.from([1, 7, 2]), { reduction: 'sum', ignoreIndex: 7 }), [{ shape: [3, 4], transposed: true }]],
   ['dropout', ([x]) => ops.dropout(x, 0.3, new Rng(5)), [{ shape: [4, 5] }]],
+  ['linearCrossEntropy chunks of 2 over 5 rows, bias', ([x, w, b]) => ops.linearCrossEntropy(x, w, b, Int32Array.from([1, 0, 4, -100, 5]), { chunkRows: 2 }),
+    [{ shape: [5, 4] }, { shape: [6, 4] }, { shape: [6] }]],
+  ['linearCrossEntropy sum, chunks dividing N, an ignored chunk', ([x, w]) => ops.linearCrossEntropy(x, w, null, Int32Array.from([-100, -100, 2, 0, 3, 1]), { chunkRows: 2, reduction: 'sum' }),
+    [{ shape: [6, 3] }, { shape: [4, 3] }]],
+  ['linearCrossEntropy transposed x, one row per chunk', ([x, w]) => ops.linearCrossEntropy(x, w, null, Int32Array.from([2, 6, 1]), { chunkRows: 1 }),
+    [{ shape: [3, 4], transposed: true }, { shape: [7, 4] }]],
 ];
 
 describe('gradients match central finite differences (float64, cpu-js)', () => {

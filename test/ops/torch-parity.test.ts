@@ -101,6 +101,9 @@ function runOp(c: CaseFx, xs: Tensor[], dtype: DType, backend: Backend): Tensor 
     }
     case 'crossEntropy':
       return ops.crossEntropy(x, Int32Array.from(a.targets), { ignoreIndex: a.ignoreIndex ?? -100, reduction: a.reduction ?? 'mean' });
+    case 'linearCrossEntropy':
+      return ops.linearCrossEntropy(x, y, z ?? null, Int32Array.from(a.targets),
+        { ignoreIndex: a.ignoreIndex ?? -100, reduction: a.reduction ?? 'mean', chunkRows: a.chunkRows });
     default: throw new Error(`fixture op '${c.op}' has no runner`);
   }
 }

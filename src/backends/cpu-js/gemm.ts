@@ -1,5 +1,18 @@
 // cpu-js batched GEMM: C_b = alpha * op(A_b) @ op(B_b) + beta * C_b, dot products accumulated in float64.
-import type { GemmArgs } from '../backend.js';
+// A bfloat16 B (a stored weight) is widened one row of op(B) at a time into a small scratch row.
+import type { Bf16Buf, GemmArgs } from '../backend.js';
+
+const widen = new Float32Array(1);
+const widenBits = new Uint32Array(widen.buffer);
+
+/** row[j] = op(B)[k, j] for j < N, widened from bfloat16 bits (exact). */
+function widenRow(b: Bf16Buf, start: number, step: number, N: number, row: Float64Array): Float64Array {
+  for (let j = 0; j < N; j++) {
+    widenBits[0] = b[start + j * step]! << 16;
+    row[j] = widen[0]!;
+  }
+  return row;
+}
 
 export function gemm(g: GemmArgs): void {
   const { M, N, K, alpha, beta, a, b, c, lda, ldb, ldc } = g;
@@ -7,6 +20,8 @@ export function gemm(g: GemmArgs): void {
   const aRow = g.transA ? 1 : lda, aCol = g.transA ? lda : 1;
   const bRow = g.transB ? 1 : ldb, bCol = g.transB ? ldb : 1;
   const acc = new Float64Array(N);
+  const bf = b instanceof Uint16Array ? b : null;
+  const row = bf ? new Float64Array(N) : null;
   for (let bt = 0; bt < g.batch; bt++) {
     const a0 = g.aOffset + bt * g.aBatchStride;
     const b0 = g.bOffset + bt * g.bBatchStride;
@@ -17,7 +32,12 @@ export function gemm(g: GemmArgs): void {
       for (let k = 0; k < K; k++) {
         const aik = a[a0 + i * aRow + k * aCol]!;
         const bk = b0 + k * bRow;
-        for (let j = 0; j < N; j++) acc[j] += aik * b[bk + j * bCol]!;
+        if (bf) {
+          widenRow(bf, bk, bCol, N, row!);
+          for (let j = 0; j < N; j++) acc[j] += aik * row![j]!;
+        } else {
+          for (let j = 0; j < N; j++) acc[j] += aik * b[bk + j * bCol]!;
+        }
       }
       const ci = c0 + i * ldc;
       if (beta === 0) {

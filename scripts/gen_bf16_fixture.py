@@ -1,0 +1,139 @@
+# Generates test/fixtures/bf16.json: a tiny Llama trained with LISA under weightDtype bfloat16, exactly the
+# scheme lisa-tune uses: every weight is rounded to bf16 (model.to(torch.bfloat16)); frozen weights are used as
+# their bf16 value widened to fp32; a trainable tensor (embedding, final norm, head always; a block while
+# active) trains an fp32 master made from its bf16 value with torch AdamW (fp32 grads and state); a block
+# leaving the active set has its master rounded back to bf16 (round to nearest even) and dropped. Compute is
+# float32. Both LISA state modes ('reset' pops the AdamW state of leaving blocks, 'keep' retains it).
+# Run with Debian's PyTorch: /usr/bin/python3 scripts/gen_bf16_fixture.py
+import json, math, os
+import numpy as np
+import torch
+
+torch.set_default_dtype(torch.float32)
+CFG = dict(vocab=32, C=16, inter=24, L=4, nh=4, nkv=2, eps=1e-6, theta=10000.0)
+B, T, STEPS, PERIOD = 2, 8, 8, 2
+SCHEDULE = [[0, 1], [2], [1, 3]]
+LR, WD, BETAS, EPS = 1e-2, 0.1, (0.9, 0.999), 1e-8
+
+def make_params(seed):
+    g = torch.Generator().manual_seed(seed)
+    C, I, hs = CFG["C"], CFG["inter"], CFG["C"] // CFG["nh"]
+    p = {"model.embed_tokens.weight": torch.randn(CFG["vocab"], C, generator=g) * 0.5}
+    for i in range(CFG["L"]):
+        pre = f"model.layers.{i}."
+        p[pre + "input_layernorm.weight"] = 1 + 0.1 * torch.randn(C, generator=g)
+        p[pre + "self_attn.q_proj.weight"] = torch.randn(CFG["nh"] * hs, C, generator=g) * 0.3
+        p[pre + "self_attn.k_proj.weight"] = torch.randn(CFG["nkv"] * hs, C, generator=g) * 0.3
+        p[pre + "self_attn.v_proj.weight"] = torch.randn(CFG["nkv"] * hs, C, generator=g) * 0.3
+        p[pre + "self_attn.o_proj.weight"] = torch.randn(C, CFG["nh"] * hs, generator=g) * 0.3
+        p[pre + "post_attention_layernorm.weight"] = 1 + 0.1 * torch.randn(C, generator=g)
+        p[pre + "mlp.gate_proj.weight"] = torch.randn(I, C, generator=g) * 0.3
+        p[pre + "mlp.up_proj.weight"] = torch.randn(I, C, generator=g) * 0.3
+        p[pre + "mlp.down_proj.weight"] = torch.randn(C, I, generator=g) * 0.3
+    p["model.norm.weight"] = 1 + 0.1 * torch.randn(C, generator=g)
+    p["lm_head.weight"] = torch.randn(CFG["vocab"], C, generator=g) * 0.3
+    return p
+
+def rms(x, w):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + CFG["eps"]) * w
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat([-x[..., h:], x[..., :h]], -1)
+
+def forward(p, ids):
+    C, nh, nkv = CFG["C"], CFG["nh"], CFG["nkv"]
+    hs = C // nh
+    inv = CFG["theta"] ** (-torch.arange(0, hs, 2, dtype=torch.float64) / hs)
+    ang = torch.arange(T, dtype=torch.float64)[:, None] * inv[None, :]
+    cos, sin = torch.cat([ang.cos(), ang.cos()], -1).float(), torch.cat([ang.sin(), ang.sin()], -1).float()
+    x = p["model.embed_tokens.weight"][ids]
+    mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)
+    for i in range(CFG["L"]):
+        pre = f"model.layers.{i}."
+        h = rms(x, p[pre + "input_layernorm.weight"])
+        q = (h @ p[pre + "self_attn.q_proj.weight"].T).view(B, T, nh, hs).transpose(1, 2)
+        k = (h @ p[pre + "self_attn.k_proj.weight"].T).view(B, T, nkv, hs).transpose(1, 2)
+        v = (h @ p[pre + "self_attn.v_proj.weight"].T).view(B, T, nkv, hs).transpose(1, 2)
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        k, v = k.repeat_interleave(nh // nkv, 1), v.repeat_interleave(nh // nkv, 1)
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(hs)
+        att = att.masked_fill(mask, float("-inf")).softmax(-1)
+        y = (att @ v).transpose(1, 2).reshape(B, T, C)
+        x = x + y @ p[pre + "self_attn.o_proj.weight"].T
+        h = rms(x, p[pre + "post_attention_layernorm.weight"])
+        m = torch.nn.functional.silu(h @ p[pre + "mlp.gate_proj.weight"].T) * (h @ p[pre + "mlp.up_proj.weight"].T)
+        x = x + m @ p[pre + "mlp.down_proj.weight"].T
+    x = rms(x, p["model.norm.weight"])
+    return x @ p["lm_head.weight"].T
+
+def bits(t):
+    """bfloat16 tensor -> its 16-bit patterns (bf16 widens exactly to the top half of a float32)."""
+    return (t.float().numpy().view(np.uint32) >> 16).astype(np.int64).flatten().tolist()
+
+def train(init, data, mode):
+    block = lambda n: int(n.split(".")[2]) if n.startswith("model.layers.") else None
+    rest = {k: v.to(torch.bfloat16) for k, v in init.items()}  # model.to(torch.bfloat16): RNE
+    # One fp32 tensor per weight: the master while it trains, else its bf16 value widened (what the kernels read).
+    p = {k: torch.nn.Parameter(v.float(), requires_grad=block(k) is None) for k, v in rest.items()}
+    decay = [v for v in p.values() if v.dim() >= 2]
+    nodecay = [v for v in p.values() if v.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": WD}, {"params": nodecay, "weight_decay": 0.0}],
+                            lr=LR, betas=BETAS, eps=EPS)
+    active, losses = [], []
+    for step in range(STEPS):
+        if step % PERIOD == 0:
+            nxt = SCHEDULE[(step // PERIOD) % len(SCHEDULE)]
+            for n, v in p.items():
+                b = block(n)
+                if b is None:
+                    continue
+                if b in active and b not in nxt:  # leaves: master rounded back to bf16 and dropped
+                    rest[n] = v.data.to(torch.bfloat16)
+                    v.data = rest[n].float()
+                    if mode == "reset":
+                        opt.state.pop(v, None)
+                if b in nxt and b not in active:  # enters: a master made from the bf16 value
+                    v.data = rest[n].float()
+                v.requires_grad_(b in nxt)
+            active = nxt
+        opt.zero_grad(set_to_none=True)
+        ids, tgt = data[step]
+        logits = forward(p, ids)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, CFG["vocab"]), tgt.reshape(-1), ignore_index=-100)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    # Final state as lisa-tune holds it: trainable tensors' masters (fp32), the rest bf16.
+    final = {n: (v.detach().flatten().tolist() if v.requires_grad else bits(rest[n])) for n, v in p.items()}
+    return losses, final
+
+init = make_params(1)
+g = torch.Generator().manual_seed(2)
+data = []
+for step in range(STEPS):
+    ids = torch.randint(0, CFG["vocab"], (B, T + 1), generator=g)
+    data.append((ids[:, :-1].contiguous(), ids[:, 1:].contiguous()))
+# Known bit patterns for round-to-nearest-even: ties to even (down and up), just above a tie, Inf, -0, the
+# largest float32 (rounds to Inf), subnormal ties, and NaNs (quiet, sign kept).
+patterns = [0x3f800000, 0x3f808000, 0x3f818000, 0x3f808001, 0x3f80ffff, 0x7f800000, 0xff800000, 0x80000000,
+            0x7f7fffff, 0x7f7f8000, 0x7f7f7fff, 0x00008000, 0x00018000, 0x00000001, 0x7fc00000, 0xffc00001]
+pat_in = torch.from_numpy(np.array(patterns, dtype=np.uint32).view(np.float32))
+reset_losses, reset_final = train(init, data, "reset")
+keep_losses, keep_final = train(init, data, "keep")
+out = {
+    "config": {"model_type": "llama", "vocab_size": CFG["vocab"], "hidden_size": CFG["C"], "intermediate_size": CFG["inter"],
+               "num_hidden_layers": CFG["L"], "num_attention_heads": CFG["nh"], "num_key_value_heads": CFG["nkv"],
+               "rms_norm_eps": CFG["eps"], "rope_theta": CFG["theta"], "max_position_embeddings": 64, "tie_word_embeddings": False},
+    "B": B, "T": T, "period": PERIOD, "schedule": SCHEDULE, "lr": LR, "weightDecay": WD, "betas": list(BETAS), "eps": EPS,
+    "init": {k: v.flatten().tolist() for k, v in init.items()},
+    "initBf16": {k: bits(v.to(torch.bfloat16)) for k, v in init.items()},
+    "rounding": {"in": patterns, "out": [b & 0xffff for b in bits(pat_in.to(torch.bfloat16))]},
+    "data": [{"ids": i.flatten().tolist(), "targets": t.flatten().tolist()} for i, t in data],
+    "losses": {"reset": reset_losses, "keep": keep_losses},
+    "final": {"reset": reset_final, "keep": keep_final},
+}
+path = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "bf16.json")
+with open(path, "w") as f:
+    json.dump(out, f)
+print("wrote", path, out["losses"], [hex(x) for x in out["rounding"]["out"]])
