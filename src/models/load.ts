@@ -9,6 +9,7 @@ import { fmtShape, shapesEqual } from '../util/shape.js';
 import { parseConfig, toHfConfig, type ModelConfig } from './config.js';
 import type { CausalLM } from './causal-lm.js';
 import { createModel } from './index.js';
+import { memoryReport, restorePeaks } from '../tensor/memory.js';
 
 /** Buffers that HF checkpoints may carry and that are not parameters. */
 const IGNORED = /(\.attn\.(masked_)?bias|rotary_emb\.inv_freq)$/;
@@ -93,6 +94,7 @@ function checkConfigAgainstWeights(configFile: string, config: ModelConfig, weig
   if (layers > names.length) {
     throw new FormatError(configFile, `declares ${layers} layers but the checkpoint holds only ${names.length} tensors`, config.family === 'gpt2' ? 'n_layer' : 'num_hidden_layers', 'key');
   }
+  const peaks = memoryReport(); // the shape-only model's logical bytes are counted but never held
   const meta = createModel(config, { shapeOnly: true });
   try {
     const used = new Set<string>();
@@ -112,6 +114,7 @@ function checkConfigAgainstWeights(configFile: string, config: ModelConfig, weig
     }
   } finally {
     meta.dispose();
+    restorePeaks(peaks);
   }
 }
 
