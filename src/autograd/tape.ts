@@ -8,10 +8,9 @@ export function isGradEnabled(): boolean {
   return gradEnabled;
 }
 
-/** Runs fn with recording off (inference, and every backward function). */
-export function noGrad<T>(fn: () => T): T {
+function withGradMode<T>(enabled: boolean, fn: () => T): T {
   const prev = gradEnabled;
-  gradEnabled = false;
+  gradEnabled = enabled;
   try {
     return fn();
   } finally {
@@ -19,16 +18,11 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Runs fn with recording off (inference, and every backward function). */
+export const noGrad = <T>(fn: () => T): T => withGradMode(false, fn);
+
 /** Runs fn with recording on (a recompute inside a backward). */
-export function withGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = true;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
+export const withGrad = <T>(fn: () => T): T => withGradMode(true, fn);
 
 /** True when an op over these inputs should be recorded. */
 export function needsRecord(inputs: readonly Tensor[]): boolean {
