@@ -117,7 +117,15 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
   } else writeFileSync(metricsPath, '');
   // eval.jsonl: one line per evaluation (step 0 = before training); on resume, lines after the checkpoint go.
   const evalPath = join(cfg.out, 'eval.jsonl');
-  const evalLines = existsSync(evalPath) && ckpt ? readFileSync(evalPath, 'utf8').split('\n').filter((l) => l && JSON.parse(l).step <= startStep) : [];
+  const keptEval = (l: string) => {
+    try {
+      return (JSON.parse(l) as { step: number }).step <= startStep;
+    } catch {
+      opts.onWarning?.(`${evalPath}: dropped a damaged line (${l.slice(0, 40)}...)`);
+      return false;
+    }
+  };
+  const evalLines = existsSync(evalPath) && ckpt ? readFileSync(evalPath, 'utf8').split('\n').filter((l) => l && keptEval(l)) : [];
   writeFileSync(evalPath, evalLines.map((l) => `${l}\n`).join(''));
   const runEval = (step: number): EvalResult => {
     opts.onPhase?.('eval', step);

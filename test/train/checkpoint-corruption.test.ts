@@ -63,4 +63,18 @@ describe('damaged checkpoints', () => {
     expect(res.err).toContain(join(r.out, 'checkpoint.old', 'weights.safetensors'));
     expect(readFileSync(join(r.out, 'metrics.jsonl'), 'utf8')).toBe(metricsBefore);
   });
+
+  it('a damaged eval.jsonl line is dropped with a warning; the resume goes on', async () => {
+    const r = writeFixtureRun({ train: { steps: 4, batchSize: 2, seed: 1, saveEvery: 2, evalEvery: 2 } });
+    const cfg = JSON.parse(readFileSync(r.configPath, 'utf8'));
+    cfg.data.evalSplit = 0.25;
+    writeFileSync(r.configPath, JSON.stringify(cfg));
+    expect((await runCli(['train', r.configPath])).code).toBe(0);
+    const evalPath = join(r.out, 'eval.jsonl');
+    writeFileSync(evalPath, readFileSync(evalPath, 'utf8').replace('"step":2', '"st\u0000ep":2,'));
+    const res = await runCli(['train', r.configPath, '--resume', '--set', 'train.steps=6']);
+    expect(res.code, res.err).toBe(0);
+    expect(res.err).toContain(`warning: ${evalPath}: dropped a damaged line`);
+    expect(readFileSync(evalPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).step)).toEqual([0, 4, 6]);
+  });
 });
