@@ -18,6 +18,7 @@ import type { FineTuneMethod } from '../finetune/method.js';
 import { Rng } from '../util/rng.js';
 import { castToBf16 } from '../tensor/precision.js';
 import { ConfigError, type TrainConfig } from './config.js';
+import { ArgumentError } from '../util/errors.js';
 
 export interface RunParts {
   model: CausalLM;
@@ -31,7 +32,13 @@ export interface RunParts {
 
 /** Before any weight is allocated: warn when the run's memory estimate exceeds what the machine has. */
 function checkMemory(config: ModelConfig, cfg: TrainConfig, warn: (msg: string) => void): void {
-  const w = memoryWarning(config, cfg);
+  let w: string | null;
+  try {
+    w = memoryWarning(config, cfg);
+  } catch (e) {
+    if (e instanceof ArgumentError) return; // a shape the run itself refuses below, with its own message
+    throw e;
+  }
   if (w) warn(w);
 }
 
