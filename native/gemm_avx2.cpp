@@ -187,6 +187,42 @@ void pack_a_avx2(bool transA, const float* A, int64_t lda, int64_t i0, int64_t k
 }
 
 // op(B)[k0 : k0+kc, j0 : j0+nc] -> panels of kc steps x 16 columns.
+// 8 values at p as floats: float32 loaded as is; bfloat16 (16 bytes) widened exactly (zero-extend to 32 bits,
+// shift into the top half). load1 is the scalar form.
+inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 load8(const uint16_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+inline float load1(float x) { return x; }
+inline float load1(uint16_t x) { return bf16_to_f32(x); }
+
+// Panels of op(B) when B is stored (N, K) (transB): column j of op(B) is row j of B. Loads (and widens) 8 rows
+// x 8 k steps, then transposes them.
+template <typename T>
+void pack_b_rows(const T* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc, float* Bp) {
+  for (int64_t jp = 0; jp < nc; jp += kNR) {
+    const int64_t nr = std::min<int64_t>(kNR, nc - jp);
+    float* dst = Bp + jp * kc;
+    const T* rows[kNR];
+    for (int c = 0; c < kNR; ++c) rows[c] = B + (j0 + jp + std::min<int64_t>(c, nr - 1)) * ldb + k0;
+    int64_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+      for (int h = 0; h < 2; ++h) {
+        __m256 v[8];
+        for (int r = 0; r < 8; ++r) {
+          const int c = h * 8 + r;
+          v[r] = c < nr ? load8(rows[c] + k) : _mm256_setzero_ps();
+        }
+        transpose8(v);
+        for (int t = 0; t < 8; ++t) _mm256_store_ps(dst + (k + t) * kNR + h * 8, v[t]);
+      }
+    }
+    for (; k < kc; ++k)
+      for (int c = 0; c < kNR; ++c) dst[k * kNR + c] = c < nr ? load1(rows[c][k]) : 0.0f;
+  }
+}
+
 void pack_b_avx2(bool transB, const float* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
                  float* Bp) {
   if (!transB) {
@@ -217,32 +253,7 @@ void pack_b_avx2(bool transB, const float* B, int64_t ldb, int64_t k0, int64_t j
     }
     return;
   }
-  for (int64_t jp = 0; jp < nc; jp += kNR) {
-    const int64_t nr = std::min<int64_t>(kNR, nc - jp);
-    float* dst = Bp + jp * kc;
-    // B is (N, K): column j of op(B) is row j of B. Transpose 8 rows x 8 k steps at a time.
-    const float* rows[kNR];
-    for (int c = 0; c < kNR; ++c) rows[c] = B + (j0 + jp + std::min<int64_t>(c, nr - 1)) * ldb + k0;
-    int64_t k = 0;
-    for (; k + 8 <= kc; k += 8) {
-      for (int h = 0; h < 2; ++h) {
-        __m256 v[8];
-        for (int r = 0; r < 8; ++r) {
-          const int c = h * 8 + r;
-          v[r] = c < nr ? _mm256_loadu_ps(rows[c] + k) : _mm256_setzero_ps();
-        }
-        transpose8(v);
-        for (int t = 0; t < 8; ++t) _mm256_store_ps(dst + (k + t) * kNR + h * 8, v[t]);
-      }
-    }
-    for (; k < kc; ++k)
-      for (int c = 0; c < kNR; ++c) dst[k * kNR + c] = c < nr ? rows[c][k] : 0.0f;
-  }
-}
-// 8 bfloat16 values (16 bytes at p) widened exactly to 8 floats: zero-extend to 32 bits, shift into the top half.
-inline __m256 widen8(const uint16_t* p) {
-  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  pack_b_rows(B, ldb, k0, j0, kc, nc, Bp);
 }
 
 // pack_b_avx2 for bfloat16 B: the same panels, each value widened as it is packed.
@@ -255,8 +266,8 @@ void pack_b_bf16_avx2(bool transB, const uint16_t* B, int64_t ldb, int64_t k0, i
       const uint16_t* src = B + (k0 + k) * ldb + j0;
       float* dst = Bp + k * kNR;
       for (int64_t jp = 0; jp < full; jp += kNR) {
-        _mm256_store_ps(dst + jp * kc, widen8(src + jp));
-        _mm256_store_ps(dst + jp * kc + 8, widen8(src + jp + 8));
+        _mm256_store_ps(dst + jp * kc, load8(src + jp));
+        _mm256_store_ps(dst + jp * kc + 8, load8(src + jp + 8));
       }
       for (int64_t c = 0; c < kNR && full < nc; ++c) {  // last, partial panel: zeros past nc
         dst[full * kc + c] = full + c < nc ? bf16_to_f32(src[full + c]) : 0.0f;
@@ -264,27 +275,7 @@ void pack_b_bf16_avx2(bool transB, const uint16_t* B, int64_t ldb, int64_t k0, i
     }
     return;
   }
-  for (int64_t jp = 0; jp < nc; jp += kNR) {
-    const int64_t nr = std::min<int64_t>(kNR, nc - jp);
-    float* dst = Bp + jp * kc;
-    // B is (N, K): column j of op(B) is row j of B. Widen 8 rows x 8 k steps, then transpose.
-    const uint16_t* rows[kNR];
-    for (int c = 0; c < kNR; ++c) rows[c] = B + (j0 + jp + std::min<int64_t>(c, nr - 1)) * ldb + k0;
-    int64_t k = 0;
-    for (; k + 8 <= kc; k += 8) {
-      for (int h = 0; h < 2; ++h) {
-        __m256 v[8];
-        for (int r = 0; r < 8; ++r) {
-          const int c = h * 8 + r;
-          v[r] = c < nr ? widen8(rows[c] + k) : _mm256_setzero_ps();
-        }
-        transpose8(v);
-        for (int t = 0; t < 8; ++t) _mm256_store_ps(dst + (k + t) * kNR + h * 8, v[t]);
-      }
-    }
-    for (; k < kc; ++k)
-      for (int c = 0; c < kNR; ++c) dst[k * kNR + c] = c < nr ? bf16_to_f32(rows[c][k]) : 0.0f;
-  }
+  pack_b_rows(B, ldb, k0, j0, kc, nc, Bp);
 }
 }  // namespace
 
