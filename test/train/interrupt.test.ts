@@ -37,10 +37,10 @@ function writeRun(hidden: number, layers: number, seq: number, steps = STEPS, sa
 interface Run { code: number | null; out: string; err: string; signalledAfter?: number }
 
 /** Runs `lisa train` from source in a child; after it reports step `atStep`, sends each signal in turn, `gapMs` apart. */
-function run(configPath: string, args: string[], signals: NodeJS.Signals[] = [], atStep = 0, gapMs = 0): Promise<Run> {
+function run(configPath: string, args: string[], signals: NodeJS.Signals[] = [], atStep = 0, gapMs = 0, env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/train/run-cli.ts'), 'train', configPath, ...args],
-      { cwd: repoRoot, env: { ...process.env, CI: 'true' } });
+      { cwd: repoRoot, env: { ...process.env, CI: 'true', ...env } });
     let out = '';
     let err = '';
     let signalledAfter: number | undefined;
@@ -88,6 +88,16 @@ describe('signals to a running lisa train', () => {
       expect(readMetrics(r.out).map((m) => m.loss)).toEqual(ref.losses);
     }, 120_000);
   }
+
+  it('without the native addon (pure-TS backend), SIGINT still stops after the step with a checkpoint and exits 130', async () => {
+    const r = writeRun(32, 2, 16, 40, 5);
+    const res = await run(r.configPath, [], ['SIGINT'], 3, 0, { LISA_NATIVE_ADDON: join(r.out, 'missing', 'lisa_native.node') });
+    expect(res.code).toBe(130);
+    const stoppedAt = Number(/checkpoint saved at step (\d+)/.exec(res.out)?.[1]);
+    expect(stoppedAt - res.signalledAfter!).toBeGreaterThanOrEqual(0);
+    expect(stoppedAt - res.signalledAfter!).toBeLessThanOrEqual(1);
+    expect(savedStep(r.out)).toBe(stoppedAt);
+  }, 120_000);
 
   it('a second SIGINT during a long step exits at once and keeps the last complete checkpoint', async () => {
     // Steps of about 1-3 s: the second signal (0.6 s after the first) lands inside the same step (or the save
