@@ -4,6 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadModel } from '../models/load.js';
 import { generate } from '../models/generate.js';
 import { loadTokenizer } from '../data/tokenizer.js';
+import { resolveModel } from '../io/hub.js';
 
 interface GenerateArgs {
   model: string; prompt: string; maxNewTokens: number; temperature: number; topK: number; topP: number; seed?: number;
@@ -32,17 +33,18 @@ const ids = (v: unknown): number[] => (typeof v === 'number' ? [v] : Array.isArr
 export function registerGenerate(program: Command): void {
   program.command('generate')
     .description('continue a prompt with a model (streams the text)')
-    .requiredOption('--model <dir>', 'HF model folder with tokenizer files')
+    .requiredOption('--model <dir>', 'HF model folder with tokenizer files, or a hub id (org/name)')
     .option('--prompt <text>', 'text to continue (empty: start from BOS)', '')
     .option('--max-new-tokens <n>', 'tokens to generate at most', parseIntArg('--max-new-tokens', 0), 256)
     .option('--temperature <t>', '0 = greedy; higher = more random', parseNumberArg('--temperature', 0), 1)
     .option('--top-k <k>', 'sample from the k most likely tokens (0 = off)', parseIntArg('--top-k', 0), 0)
     .option('--top-p <p>', 'sample from the smallest set with this probability (1 = off)', parseTopP, 1)
     .option('--seed <s>', 'sampling seed (default: random)', parseIntArg('--seed', 0))
-    .action((o: GenerateArgs) => {
-      const { model, generationConfig } = loadModel(o.model);
+    .action(async (o: GenerateArgs) => {
+      const dir = await resolveModel(o.model);
+      const { model, generationConfig } = loadModel(dir);
       try {
-        const tok = loadTokenizer(o.model);
+        const tok = loadTokenizer(dir);
         let prompt = tok.encode(o.prompt);
         // An empty prompt starts from BOS (or, for models without one such as GPT-2, from the end-of-text token).
         const start = tok.bosId ?? tok.eosId;
