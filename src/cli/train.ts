@@ -1,4 +1,4 @@
-// `lisa train CONFIG [--set key.path=value ...] [--resume]`: progress bar on a terminal, plain lines otherwise;
+// `lisa train CONFIG [--set key.path=value ...] [--resume] [--dry-run]`: progress bar on a terminal, plain lines otherwise;
 // Ctrl-C (or SIGTERM) stops after the current step, saves a checkpoint and exits with 128+signal.
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
@@ -7,6 +7,8 @@ import { findCheckpoint } from '../train/checkpoint.js';
 import { train, type StepMetrics } from '../train/trainer.js';
 import { signalExitCode, watchInterrupts } from '../train/interrupt.js';
 import { CliExit } from './exit.js';
+import { dryRun } from '../train/dry-run.js';
+import { formatDryRun } from './dry-run.js';
 
 const fmt = (x: number, d = 4) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 
@@ -17,8 +19,14 @@ export function registerTrain(program: Command): void {
     .option('--set <assignment...>', 'override a config key, e.g. --set optim.lr=1e-4 train.steps=50', [])
     .option('--resume', 'continue from the checkpoint in the output folder', false)
     .option('--overwrite', 'replace the results of a previous run in the output folder', false)
-    .action(async (path: string, o: { set: string[]; resume: boolean; overwrite: boolean }) => {
+    .option('--dry-run', 'print the resolved config, data summary, trainable parameters, memory estimate and 2 timed steps; write nothing', false)
+    .action(async (path: string, o: { set: string[]; resume: boolean; overwrite: boolean; dryRun: boolean }) => {
       const cfg = loadConfig(path, o.set);
+      if (o.dryRun) {
+        const report = await dryRun(cfg, (msg) => process.stderr.write(`warning: ${msg}\n`));
+        process.stdout.write(formatDryRun(report, path));
+        return;
+      }
       const tty = process.stdout.isTTY && !process.env.CI;
       const bar = tty ? new cliProgress.SingleBar({
         format: 'train |{bar}| {value}/{total} steps | loss {loss} | lr {lr} | {tps} tok/s | ETA {eta_formatted}',
