@@ -64,6 +64,29 @@ describe('lisa generate --chat', () => {
     expect(r.stdout).toBe(replies.map((x) => `${x}\n`).join(''));
   }, 60_000);
 
+  it('drops the oldest turns (keeping the system prompt) when the conversation outgrows the context', () => {
+    const long = (c: string) => `${c} ${'word '.repeat(14)}`.trim(); // 3 turns of these (~320 tokens) exceed the context of 256, 2 fit
+    const users = [long('first'), long('second'), long('third')];
+    const r = spawnSync(process.execPath, [...cli, 'generate', '--model', dir, '--chat', '--system', 'S.', '--temperature', '0', '--max-new-tokens', '8'],
+      { cwd: repoRoot, input: `${users.join('\n')}\n`, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const tok = loadTokenizer(dir);
+    const { model } = loadModel(dir);
+    const reply = (history: string) => {
+      const ids = [tok.bosId!, ...tok.encode(`${history}assistant: `, { addSpecialTokens: false })];
+      expect(ids.length).toBeLessThanOrEqual(256 - 8);
+      return tok.decode(generate(model, ids, { maxNewTokens: 8, temperature: 0, eosIds: [tok.eosId!] }).tokens, { skipSpecialTokens: true });
+    };
+    const r1 = reply(`system: S.\nuser: ${users[0]}\n`);
+    const r2 = reply(`system: S.\nuser: ${users[0]}\nassistant: ${r1.trim()}\nuser: ${users[1]}\n`);
+    // The third turn would not fit with the first: it goes, the system prompt stays.
+    expect(tok.encode(`system: S.\nuser: ${users[0]}\nassistant: ${r1.trim()}\nuser: ${users[1]}\nassistant: ${r2.trim()}\nuser: ${users[2]}\nassistant: `).length).toBeGreaterThan(256 - 8);
+    const r3 = reply(`system: S.\nuser: ${users[1]}\nassistant: ${r2.trim()}\nuser: ${users[2]}\n`);
+    expect(r.stdout).toBe(`${r1}\n${r2}\n${r3}\n`);
+    model.dispose();
+  }, 60_000);
+
   it('--prompt answers one message; --system needs --chat', async () => {
     const r = await runCli(['generate', '--model', dir, '--chat', '--prompt', 'hi', '--temperature', '0', '--max-new-tokens', '10']);
     expect(r.code).toBe(0);
