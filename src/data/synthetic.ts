@@ -150,6 +150,19 @@ export function pretrainExample(tok: Tokenizer, p: ArithmeticProblem, form = 0):
   return { ids, labels: [...ids] };
 }
 
+/**
+ * The pretraining text of a problem with only the answer and </s> as targets: a held-out check of the arithmetic
+ * itself (the operands and the question text are unpredictable or trivial, and would blur it).
+ */
+export function pretrainAnswerExample(tok: Tokenizer, p: ArithmeticProblem, form = 0): Example {
+  const text = pretrainText(p, form);
+  const answer = answerText(p);
+  if (!text.endsWith(answer)) throw new ArgumentError(`pretrainAnswerExample: form ${form} does not end with the answer`);
+  const prompt = tok.encode(text.slice(0, text.length - answer.length));
+  const rest = [...tok.encode(answer, { addSpecialTokens: false }), eosOf(tok)];
+  return { ids: [...prompt, ...rest], labels: [...prompt.map(() => IGNORE_INDEX), ...rest] };
+}
+
 /** "<s>### Question: ...\n### Answer: 81</s>" with the prompt masked (labels -100), so only the answer trains. */
 export function instructionExample(tok: Tokenizer, p: ArithmeticProblem): Example {
   const prompt = tok.encode(instructionPrompt(questionText(p)));

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import {
-  PRETRAIN_FORMS, answerText, pretrainText, charTokenizerFiles, instructionExample, instructionPrompt, makeArithmeticTask, pretrainExample,
+  PRETRAIN_FORMS, answerText, pretrainAnswerExample, pretrainText, charTokenizerFiles, instructionExample, instructionPrompt, makeArithmeticTask, pretrainExample,
   questionText, toPretokenizedJsonl, type ArithmeticProblem,
 } from '../data/synthetic.js';
 import { tokenizerFromFiles, writeTokenizerFiles, type Tokenizer } from '../data/tokenizer.js';
@@ -33,12 +33,17 @@ export const QUICKSTART_MODEL: QuickstartModelSize = {
 export interface QuickstartOptions {
   /** Output folder (created; earlier quickstart files in it are replaced). */
   out: string;
+  /** Stage 1's step cap: it stops earlier once the held-out answer loss reaches `pretrainTarget`. */
   stepsPretrain?: number;
+  /** Stage 1 stops at the first evaluation whose answer-token loss on the validation problems is <= this (0: never). */
+  pretrainTarget?: number;
   stepsFinetune?: number;
   seed?: number;
   /** Operands range over minOperand..maxOperand (default 10..99). */
   minOperand?: number;
   maxOperand?: number;
+  /** Problems held out of training for stage 1's stopping rule (disjoint from the test problems). */
+  validationProblems?: number;
   /** Held-out problems: eval loss is measured on all of them, accuracy on the first `accuracyProblems`. */
   testProblems?: number;
   accuracyProblems?: number;
@@ -46,14 +51,15 @@ export interface QuickstartOptions {
   samples?: number;
   model?: Partial<QuickstartModelSize>;
   /** Batch sizes and learning rates (defaults in QUICKSTART_DEFAULTS). */
-  hyper?: Partial<Pick<typeof QUICKSTART_DEFAULTS, 'batchPretrain' | 'batchFinetune' | 'lrPretrain' | 'lrFinetune'>>;
+  hyper?: Partial<Record<'batchPretrain' | 'batchFinetune' | 'lrPretrain' | 'lrFinetune' | 'warmupPretrain' | 'evalEveryPretrain', number>>;
   /** Receives each progress line (default: none). */
   log?: (line: string) => void;
 }
 
 export const QUICKSTART_DEFAULTS = {
-  stepsPretrain: 4000, stepsFinetune: 500, seed: 0, minOperand: 10, maxOperand: 99, testProblems: 200, accuracyProblems: 200, samples: 6,
-  batchPretrain: 32, batchFinetune: 32, lrPretrain: 1e-3, lrFinetune: 1e-3,
+  stepsPretrain: 6000, pretrainTarget: 0.02, stepsFinetune: 500, seed: 0, minOperand: 10, maxOperand: 99, validationProblems: 100,
+  testProblems: 200, accuracyProblems: 200, samples: 6,
+  batchPretrain: 32, batchFinetune: 32, lrPretrain: 1e-3, lrFinetune: 1e-3, warmupPretrain: 100, evalEveryPretrain: 250,
 } as const;
 
 export interface SampleGeneration { question: string; answer: string; expected: string; correct: boolean }
@@ -63,7 +69,11 @@ export interface AccuracyResult { correct: number; total: number; accuracy: numb
 export interface QuickstartResult {
   out: string;
   /** Stage 1 eval loss on the held-out problems' pretraining text, and accuracy completing "a + b = " greedily. */
-  pretrain: { evalLoss: number; accuracy: AccuracyResult; seconds: number; dir: string };
+  pretrain: {
+    evalLoss: number; accuracy: AccuracyResult; seconds: number; dir: string;
+    /** Steps run; the target and whether an evaluation reached it (stage 1 then stopped there). */
+    steps: number; target: number; targetReached: boolean;
+  };
   /** Stage 2 eval loss (answer tokens only) on held-out questions, before and after LISA; accuracy before and after. */
   finetune: { evalLossBefore: number; evalLossAfter: number; accuracyBefore: AccuracyResult; accuracy: AccuracyResult; seconds: number; dir: string };
   samples: SampleGeneration[];
@@ -123,6 +133,8 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<Quickstart
   const log = opts.log ?? (() => {});
   const stepsPretrain = positiveInt('--steps-pretrain', opts.stepsPretrain ?? d.stepsPretrain);
   const stepsFinetune = positiveInt('--steps-finetune', opts.stepsFinetune ?? d.stepsFinetune);
+  const target = opts.pretrainTarget ?? d.pretrainTarget;
+  if (!(Number.isFinite(target) && target >= 0)) throw new ArgumentError(`quickstart: --pretrain-target must be a loss >= 0, got ${target}`);
   const seed = opts.seed ?? d.seed;
   if (!Number.isSafeInteger(seed)) throw new ArgumentError(`quickstart: --seed must be an integer, got ${seed}`);
   const size = { ...QUICKSTART_MODEL, ...opts.model };
@@ -134,6 +146,13 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<Quickstart
   // The task, the tokenizer and the data files.
   const task = makeArithmeticTask({ seed, minOperand: opts.minOperand ?? d.minOperand, maxOperand: opts.maxOperand ?? d.maxOperand, testSize: opts.testProblems ?? d.testProblems });
   const accProblems = task.test.slice(0, opts.accuracyProblems ?? d.accuracyProblems);
+  // Validation problems (neither trained on nor tested): stage 1's stopping rule looks only at these.
+  const nVal = opts.validationProblems ?? d.validationProblems;
+  if (!Number.isSafeInteger(nVal) || nVal < 1 || nVal >= task.train.length) {
+    throw new ArgumentError(`quickstart: validationProblems must be an integer in 1..${task.train.length - 1}, got ${nVal}`);
+  }
+  const valProblems = task.train.slice(0, nVal);
+  const trainProblems = task.train.slice(nVal);
   const tokFiles = charTokenizerFiles();
   const tokDir = join(out, 'tokenizer');
   writeTokenizerFiles(tokDir, tokFiles);
@@ -145,13 +164,14 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<Quickstart
     instruct: join(dataDir, 'instruct.jsonl'), instructEval: join(dataDir, 'instruct-eval.jsonl'),
   };
   const corpus = (ps: readonly ArithmeticProblem[]) => ps.flatMap((p) => PRETRAIN_FORMS.map((_, form) => pretrainExample(tok, p, form)));
-  writeFileSync(files.pretrain, toPretokenizedJsonl(corpus(task.train)));
-  writeFileSync(files.pretrainEval, toPretokenizedJsonl(corpus(task.test)));
-  writeFileSync(files.instruct, toPretokenizedJsonl(task.train.map((p) => instructionExample(tok, p))));
+  writeFileSync(files.pretrain, toPretokenizedJsonl(corpus(trainProblems)));
+  // Stage 1's eval: the validation problems in every layout, with only the answer and </s> as targets.
+  writeFileSync(files.pretrainEval, toPretokenizedJsonl(valProblems.flatMap((p) => PRETRAIN_FORMS.map((_, f) => pretrainAnswerExample(tok, p, f)))));
+  writeFileSync(files.instruct, toPretokenizedJsonl(trainProblems.map((p) => instructionExample(tok, p))));
   const instructEval = task.test.map((p) => instructionExample(tok, p));
   writeFileSync(files.instructEval, toPretokenizedJsonl(instructEval));
   writeFileSync(join(dataDir, 'test.jsonl'), task.test.map((p) => JSON.stringify({ question: questionText(p), answer: answerText(p) })).join('\n') + '\n');
-  log(`task: ${task.train.length} training problems, ${task.test.length} held out (e.g. "${questionText(task.test[0])}" -> "${task.test[0].answer}"); ` +
+  log(`task: ${trainProblems.length} training problems, ${nVal} for validation, ${task.test.length} held out for testing (e.g. "${questionText(task.test[0])}" -> "${task.test[0].answer}"); ` +
     `character tokenizer with ${tok.vocabSize} tokens in ${tokDir}`);
 
   // Stage 1: pretrain a small Llama from scratch on the arithmetic text (every parameter trains).
@@ -160,23 +180,50 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<Quickstart
     rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: false, bos_token_id: tok.bosId, eos_token_id: tok.eosId,
   };
   const stage1Out = join(out, 'stage1-pretrain');
-  const cfg1 = writeConfig(join(out, 'stage1-pretrain.yaml'), {
+  const evalEvery1 = Math.min(d.evalEveryPretrain, stepsPretrain);
+  const raw1 = (steps: number) => ({
     model: { init, tokenizer: tokDir },
     data: { path: files.pretrain, evalPath: files.pretrainEval, format: 'pretokenized', maxLength: 128 },
     method: { kind: 'full' },
-    // A constant rate: the arithmetic is learned in a late jump (the units digit needs sharp attention to both
-    // operands), which a decaying rate delays; stage 2 then anneals.
-    optim: { lr: d.lrPretrain, schedule: 'constant', warmupSteps: Math.min(100, Math.ceil(stepsPretrain / 10)), weightDecay: 0 },
-    train: { steps: stepsPretrain, batchSize: d.batchPretrain, seed, evalEvery: 0 },
+    // A constant rate: the arithmetic is learned in a jump whose timing varies with the seed and the float
+    // rounding (the units digit needs sharp attention to both operands), so stage 1 runs until the held-out
+    // answer loss shows the jump happened rather than for a fixed number of steps; stage 2 then anneals.
+    optim: { lr: d.lrPretrain, schedule: 'constant', warmupSteps: Math.min(d.warmupPretrain, Math.ceil(stepsPretrain / 10)), weightDecay: 0 },
+    train: { steps, batchSize: d.batchPretrain, seed, evalEvery: evalEvery1 },
     out: stage1Out,
   });
+  const cfg1 = writeConfig(join(out, 'stage1-pretrain.yaml'), raw1(stepsPretrain));
   const params = (size.hidden_size * tok.vocabSize * 2 + size.num_hidden_layers * (size.hidden_size * size.hidden_size * 2 +
     2 * size.hidden_size * (size.hidden_size / size.num_attention_heads) * size.num_key_value_heads + 3 * size.hidden_size * size.intermediate_size)) / 1e6;
   log(`stage 1: pretraining a ${size.num_hidden_layers}-block Llama (hidden ${size.hidden_size}, ${params.toFixed(2)}M parameters) from scratch ` +
     `on ${task.train.length * PRETRAIN_FORMS.length} lines of arithmetic text (${PRETRAIN_FORMS.map((_, f) => JSON.stringify(pretrainText(task.train[0], f))).join(', ')}), ` +
-    `full training, ${stepsPretrain} steps of ${d.batchPretrain}`);
+    `full training, batches of ${d.batchPretrain}, ` +
+    (target > 0 ? `until the answer loss on the validation problems is <= ${target} (checked every ${evalEvery1} steps, at most ${stepsPretrain} steps)` : `${stepsPretrain} steps`));
   let t = performance.now();
-  const r1 = await train(cfg1, progress(log, 'pretrain', Math.max(1, Math.round(stepsPretrain / 10))));
+  let reached: { step: number; loss: number } | undefined;
+  let lastEval1 = NaN;
+  const events1 = progress(log, 'pretrain', Math.max(1, Math.round(stepsPretrain / 10)));
+  let r1 = await train(cfg1, {
+    ...events1,
+    onEval: (step, e) => {
+      events1.onEval(step, e);
+      lastEval1 = e.loss;
+      if (target > 0 && step > 0 && e.loss <= target && !reached) reached = { step, loss: e.loss };
+    },
+    shouldStop: () => reached !== undefined,
+  });
+  if (reached) {
+    // Stopped early with a checkpoint: record the steps actually run (so `lisa train` on the YAML reruns this
+    // stage exactly) and finish the run there, which exports the model.
+    const cfgDone = writeConfig(join(out, 'stage1-pretrain.yaml'), raw1(reached.step));
+    r1 = await train(cfgDone, { resume: true });
+    log(`  [pretrain] target reached at step ${reached.step}: validation answer loss ${reached.loss.toFixed(4)} <= ${target}`);
+  } else if (target > 0) {
+    log(`  [pretrain] warning: the validation answer loss was ${lastEval1.toFixed(4)} after ${stepsPretrain} steps, above the target ${target}: ` +
+      'the model has not learned the arithmetic well yet, so the results below will be lower; a larger --steps-pretrain gives it more time');
+  }
+  const stage1Steps = r1.steps;
+  const stage1Eval = reached ? reached.loss : r1.evalLoss ?? NaN;
   const stage1Seconds = secs(t);
   await breathe();
   const base = loadModel(r1.exportDir!).model;
@@ -190,7 +237,7 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<Quickstart
   } finally {
     base.dispose();
   }
-  log(`stage 1 done in ${stage1Seconds.toFixed(1)}s: eval loss ${r1.evalLoss?.toFixed(4)}; completing "a + b = " on held-out problems: ${pct(pretrainAcc)}`);
+  log(`stage 1 done in ${stage1Seconds.toFixed(1)}s after ${stage1Steps} steps: validation answer loss ${stage1Eval.toFixed(4)}; completing "a + b = " on held-out problems: ${pct(pretrainAcc)}`);
 
   // Stage 2: LISA on the instruction format; the prompt is masked, so the loss is on the answer and </s>.
   const stage2Out = join(out, 'stage2-lisa');
@@ -226,7 +273,10 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<Quickstart
   }
   const result: QuickstartResult = {
     out,
-    pretrain: { evalLoss: r1.evalLoss ?? NaN, accuracy: pretrainAcc, seconds: stage1Seconds, dir: r1.exportDir! },
+    pretrain: {
+      evalLoss: stage1Eval, accuracy: pretrainAcc, seconds: stage1Seconds, dir: r1.exportDir!,
+      steps: stage1Steps, target, targetReached: reached !== undefined,
+    },
     finetune: { evalLossBefore, evalLossAfter: r2.evalLoss ?? NaN, accuracyBefore, accuracy: acc, seconds: stage2Seconds, dir: r2.exportDir! },
     samples, seconds: secs(t0),
   };
@@ -242,7 +292,8 @@ export function formatQuickstartSummary(r: QuickstartResult): string {
     'results',
     `  eval loss (held-out answers): ${f.evalLossBefore.toFixed(4)} before LISA -> ${f.evalLossAfter.toFixed(4)} after`,
     `  exact match, greedy, held-out questions: ${pct(f.accuracyBefore)} before LISA -> ${pct(f.accuracy)} after`,
-    `  (the stage-1 model completing "a + b = ": ${pct(r.pretrain.accuracy)})`,
+    `  (the stage-1 model completing "a + b = ": ${pct(r.pretrain.accuracy)}, after ${r.pretrain.steps} steps; ` +
+      (r.pretrain.target > 0 ? `validation answer loss ${r.pretrain.evalLoss.toFixed(4)}, target ${r.pretrain.target} ${r.pretrain.targetReached ? 'reached' : 'NOT reached'})` : 'no target)'),
     '',
     'samples (held-out questions)',
     ...r.samples.map((s) => `  ${s.correct ? 'ok ' : 'bad'} ${JSON.stringify(s.question)} -> ${JSON.stringify(s.answer)} (expected ${JSON.stringify(s.expected)})`),

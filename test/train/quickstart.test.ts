@@ -103,9 +103,13 @@ describe('lisa quickstart pipeline (tiny)', () => {
     expect(r.samples).toHaveLength(3);
     for (const s of r.samples) expect(s.correct).toBe(s.answer === s.expected);
     expect(lines.some((l) => l.includes('[lisa] step 30/30'))).toBe(true);
+    // 40 steps cannot reach the default target: stage 1 runs to its cap and says so.
+    expect(r.pretrain).toMatchObject({ steps: 40, target: 0.02, targetReached: false });
+    expect(lines.some((l) => l.includes('warning: the validation answer loss was') && l.includes('above the target 0.02'))).toBe(true);
     const summary = formatQuickstartSummary(r);
     expect(summary).toContain('before LISA');
     expect(summary).toContain('exact match');
+    expect(summary).toContain('target 0.02 NOT reached');
   });
 
   it('writes the tokenizer, data, configs, both models and results', () => {
@@ -126,6 +130,7 @@ describe('lisa quickstart pipeline (tiny)', () => {
     expect(c1.method.kind).toBe('full');
     expect(c2.method).toMatchObject({ kind: 'lisa', gamma: 2, period: 5 });
     expect(c2.model).toBe(r.pretrain.dir);
+    expect(c1.train.steps).toBe(40);
     // Every LISA step had exactly 2 active blocks, resampled every 5 steps.
     const metrics = readFileSync(join(out, 'stage2-lisa/metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(metrics).toHaveLength(30);
@@ -149,12 +154,49 @@ describe('lisa quickstart pipeline (tiny)', () => {
   });
 });
 
+describe('lisa quickstart stage-1 stopping rule', () => {
+  it('stops stage 1 at the first evaluation that reaches the target, exports there and records the steps run', async () => {
+    const out = join(tmp, 'stop');
+    const lines: string[] = [];
+    // Every loss is below 100, so the first evaluation (step 5) reaches the target; the cap is 40.
+    const r = await runQuickstart({
+      out, stepsPretrain: 40, pretrainTarget: 100, stepsFinetune: 2, seed: 2, testProblems: 20, accuracyProblems: 4, samples: 1,
+      validationProblems: 7, hyper: { evalEveryPretrain: 5 },
+      model: { hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2 },
+      log: (s) => lines.push(s),
+    });
+    expect(r.pretrain).toMatchObject({ steps: 5, target: 100, targetReached: true });
+    expect(lines.some((l) => l.includes('target reached at step 5'))).toBe(true);
+    expect(lines.some((l) => l.includes('warning'))).toBe(false);
+    const metrics = readFileSync(join(out, 'stage1-pretrain/metrics.jsonl'), 'utf8').trim().split('\n');
+    expect(metrics).toHaveLength(5);
+    // The YAML says the steps actually run, so `lisa train` on it reruns stage 1 as it was.
+    expect(loadConfig(join(out, 'stage1-pretrain.yaml')).train.steps).toBe(5);
+    expect(existsSync(join(r.pretrain.dir, 'model.safetensors'))).toBe(true);
+    // The stopping rule's eval file: 7 validation problems in each layout, only answer and </s> as targets,
+    // none of them among the training or test problems.
+    const evalRows = readPretokenized(join(out, 'data/pretrain-eval.jsonl'));
+    expect(evalRows).toHaveLength(7 * PRETRAIN_FORMS.length);
+    const tok = loadTokenizer(join(out, 'tokenizer'));
+    for (const e of evalRows) {
+      const target = e.labels.filter((l) => l !== IGNORE_INDEX);
+      expect(tok.decode(target)).toMatch(/^\d+<\/s>$/);
+      expect(e.labels.slice(-target.length)).toEqual(e.ids.slice(-target.length));
+    }
+    const task = makeArithmeticTask({ seed: 2, testSize: 20 });
+    const train = readPretokenized(join(out, 'data/instruct.jsonl'));
+    expect(train).toHaveLength(task.train.length - 7);
+    expect(tok.decode(evalRows[0].ids, { skipSpecialTokens: true })).toBe(pretrainText(task.train[0], 0));
+  });
+});
+
 describe('lisa quickstart CLI', () => {
   it('rejects bad step counts and seeds', async () => {
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     expect(await main(['quickstart', '--out', join(tmp, 'bad'), '--steps-pretrain', '0'])).not.toBe(0);
     expect(await main(['quickstart', '--out', join(tmp, 'bad'), '--steps-finetune', 'x'])).not.toBe(0);
     expect(await main(['quickstart', '--out', join(tmp, 'bad'), '--seed', '-1'])).not.toBe(0);
+    expect(await main(['quickstart', '--out', join(tmp, 'bad'), '--pretrain-target', '-0.1'])).not.toBe(0);
     err.mockRestore();
     expect(existsSync(join(tmp, 'bad'))).toBe(false);
   });
