@@ -57,7 +57,7 @@ export interface QuickstartOptions {
 }
 
 export const QUICKSTART_DEFAULTS = {
-  stepsPretrain: 6000, pretrainTarget: 0.02, stepsFinetune: 500, seed: 0, minOperand: 10, maxOperand: 99, validationProblems: 100,
+  stepsPretrain: 8000, pretrainTarget: 0.15, stepsFinetune: 500, seed: 0, minOperand: 10, maxOperand: 99, validationProblems: 100,
   testProblems: 200, accuracyProblems: 200, samples: 6,
   batchPretrain: 32, batchFinetune: 32, lrPretrain: 1e-3, lrFinetune: 1e-3, warmupPretrain: 100, evalEveryPretrain: 250,
 } as const;
