@@ -30,6 +30,8 @@ export interface StepMetrics {
   lr: number;
   gradNorm: number;
   tokensPerSec: number;
+  /** Seconds of the step's compute (forward, backward, optimizer; eval excluded). */
+  seconds: number;
   activeLayers?: number[];
   memory: Record<string, number>;
   evalLoss?: number;
@@ -189,8 +191,9 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
     }
     for (const p of model.parameters()) p.zeroGrad();
     const mem = memoryReport();
+    const seconds = (performance.now() - started) / 1000;
     const m: StepMetrics = {
-      step: step + 1, loss, lr, gradNorm: norm, tokensPerSec: tokens / ((performance.now() - started) / 1000),
+      step: step + 1, loss, lr, gradNorm: norm, tokensPerSec: tokens / seconds, seconds,
       ...(method instanceof Lisa ? { activeLayers: method.activeBlocks() } : {}),
       memory: { ...mem.peak, total: mem.peakTotal },
     };

@@ -1,0 +1,95 @@
+// The paper's three claims, each as one plain sentence computed from a comparison's numbers: whether it held
+// here and why. (a) norms skewed to embedding and head under LoRA; (b) LISA's loss below LoRA's and near full
+// fine-tuning's; (c) LISA's peak memory at or below LoRA's.
+import type { CompareResults, MethodResult, Spread } from './results.js';
+
+/** Per-layer statistics of the LoRA run (from the norms analysis), layer names as in `lisa norms`. */
+export interface LayerNorms { layer: string; meanWeightNorm: number; updateNorm: number; adapterNorm: number | null }
+
+export interface Claim { id: 'a' | 'b' | 'c'; held: boolean | null; sentence: string }
+
+const f4 = (x: number) => x.toFixed(4);
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(3)} MiB`;
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const pm = (s: Spread, f: (x: number) => string) => `${f(s.mean)} ± ${f(s.sd)}`;
+
+const byKind = (r: CompareResults, kind: string, prefer?: string) =>
+  r.methods.find((m) => m.kind === kind && m.name === prefer) ?? r.methods.find((m) => m.kind === kind);
+
+/** The loss a claim compares: best eval loss where the runs evaluated, else the final train loss. */
+function lossOf(m: MethodResult): { s: Spread; what: string } | null {
+  if (m.bestEvalLoss) return { s: m.bestEvalLoss, what: 'best eval loss' };
+  if (m.finalTrainLoss) return { s: m.finalTrainLoss, what: 'final train loss' };
+  return null;
+}
+
+function claimA(norms: LayerNorms[] | null): Claim {
+  if (!norms || norms.length === 0) {
+    return { id: 'a', held: null, sentence: '(a) Not checked here: no layerwise norms of a LoRA run were available to this comparison.' };
+  }
+  const eh = norms.filter((l) => l.layer === 'embed' || l.layer === 'head');
+  const blocks = norms.filter((l) => l.layer.startsWith('block.'));
+  if (eh.length === 0 || blocks.length === 0) {
+    return { id: 'a', held: null, sentence: '(a) Not checked here: the norms lack the embedding/head or the blocks.' };
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const ehW = mean(eh.map((l) => l.meanWeightNorm));
+  const blW = mean(blocks.map((l) => l.meanWeightNorm));
+  const ehU = mean(eh.map((l) => l.updateNorm));
+  const blU = mean(blocks.map((l) => l.updateNorm));
+  const held = ehW > blW;
+  const real = (ehU > blU) === held;
+  return {
+    id: 'a', held,
+    sentence: `(a) ${held ? 'Held' : 'Did not hold'} here: under LoRA the embedding and head have a mean weight norm of ${f4(ehW)} ` +
+      `against ${f4(blW)} for the average block (${(ehW / blW).toFixed(2)}x); their update norms are ${f4(ehU)} against ${f4(blU)}, ` +
+      `so ${real ? 'the updates show the same skew: it is not only an artefact of comparing whole matrices' : 'the updates do not show this skew: it comes from measuring whole weight matrices, not from what LoRA changed'}.`,
+  };
+}
+
+function claimB(r: CompareResults): Claim {
+  const lisa = byKind(r, 'lisa', 'lisa');
+  const lora = byKind(r, 'lora');
+  const full = byKind(r, 'full');
+  const ls = lisa && lossOf(lisa);
+  const lo = lora && lossOf(lora);
+  if (!lisa || !lora || !ls || !lo) return { id: 'b', held: null, sentence: '(b) Not checked here: it needs a LISA and a LoRA run with logged losses.' };
+  const held = ls.s.mean < lo.s.mean;
+  const gap = Math.abs(ls.s.mean - lo.s.mean);
+  const noise = Math.hypot(ls.s.sd, lo.s.sd);
+  const decisive = ls.s.n > 1 && lo.s.n > 1 ? (gap > noise ? ' (the gap exceeds the seeds\' combined spread)' : ' (the gap is within the seeds\' combined spread, so not decisive)') : ' (one seed: no spread to judge the gap against)';
+  let vsFull = '';
+  const fl = full && lossOf(full);
+  if (full && fl && fl.what === ls.what) {
+    const rel = (ls.s.mean - fl.s.mean) / fl.s.mean;
+    vsFull = `; full fine-tuning reached ${pm(fl.s, f4)}, so LISA is ${pct(Math.abs(rel))} ${rel >= 0 ? 'above' : 'below'} it`;
+  }
+  return {
+    id: 'b', held,
+    sentence: `(b) ${held ? 'Held' : 'Did not hold'} here after ${r.steps} steps: LISA (${lisa.name}) reached a ${ls.what} of ${pm(ls.s, f4)} ` +
+      `against LoRA's (${lora.name}) ${pm(lo.s, f4)} over ${ls.s.n} seed(s)${decisive}${vsFull}.`,
+  };
+}
+
+function claimC(r: CompareResults): Claim {
+  const lisa = byKind(r, 'lisa', 'lisa');
+  const lora = byKind(r, 'lora');
+  const li = lisa?.memory.measured.total;
+  const lo = lora?.memory.measured.total;
+  if (!lisa || !lora || !li || !lo) return { id: 'c', held: null, sentence: '(c) Not checked here: it needs a LISA and a LoRA run with logged memory.' };
+  const held = li.mean <= lo.mean;
+  const share = r.model.embedHeadParams / lisa.trainableParams;
+  const est = lisa.memory.estimate.peakTogether <= lora.memory.estimate.peakTogether;
+  return {
+    id: 'c', held,
+    sentence: `(c) ${held ? 'Held' : 'Did not hold'} here: LISA's measured peak was ${mib(li.mean)} against LoRA's ${mib(lo.mean)} ` +
+      `(${(li.mean / lo.mean).toFixed(2)}x; the estimate ${est ? 'agrees' : 'disagrees'}: ${mib(lisa.memory.estimate.peakTogether)} vs ${mib(lora.memory.estimate.peakTogether)}), ` +
+      `because the embedding and head are ${pct(share)} of the ${lisa.trainableParams} parameters LISA trains at a step ` +
+      `(${pct(r.model.embedHeadParams / r.model.totalParams)} of the model), and their gradients and AdamW state ` +
+      `${held ? 'cost less than' : 'outweigh'} LoRA's adapters (${lora.trainableParams} parameters).`,
+  };
+}
+
+export function judgeClaims(r: CompareResults, norms: LayerNorms[] | null): Claim[] {
+  return [claimA(norms), claimB(r), claimC(r)];
+}
