@@ -79,14 +79,16 @@ function claimC(r: CompareResults): Claim {
   if (!lisa || !lora || !li || !lo) return { id: 'c', held: null, sentence: '(c) Not checked here: it needs a LISA and a LoRA run with logged memory.' };
   const held = li.mean <= lo.mean;
   const share = r.model.embedHeadParams / lisa.trainableParams;
-  const est = lisa.memory.estimate.peakTogether <= lora.memory.estimate.peakTogether;
+  const est = (lisa.memory.estimate.peakTogether <= lora.memory.estimate.peakTogether) === held;
+  const state = (m: MethodResult) => ['gradients', 'optimizer', 'adapters'].reduce((n, c) => n + (m.memory.estimate[c] ?? 0), 0);
+  const acts = (m: MethodResult) => m.memory.estimate.activations;
   return {
     id: 'c', held,
     sentence: `(c) ${held ? 'Held' : 'Did not hold'} here: LISA's measured peak was ${mib(li.mean)} against LoRA's ${mib(lo.mean)} ` +
-      `(${(li.mean / lo.mean).toFixed(2)}x; the estimate ${est ? 'agrees' : 'disagrees'}: ${mib(lisa.memory.estimate.peakTogether)} vs ${mib(lora.memory.estimate.peakTogether)}), ` +
-      `because the embedding and head are ${pct(share)} of the ${lisa.trainableParams} parameters LISA trains at a step ` +
-      `(${pct(r.model.embedHeadParams / r.model.totalParams)} of the model), and their gradients and AdamW state ` +
-      `${held ? 'cost less than' : 'outweigh'} LoRA's adapters (${lora.trainableParams} parameters).`,
+      `(${(li.mean / lo.mean).toFixed(3)}x; the estimate ${est ? 'agrees' : 'disagrees'}: ${mib(lisa.memory.estimate.peakTogether)} vs ${mib(lora.memory.estimate.peakTogether)}). ` +
+      `The embedding and head are ${pct(share)} of the ${lisa.trainableParams} parameters LISA trains at a step ` +
+      `(${pct(r.model.embedHeadParams / r.model.totalParams)} of the model), so its gradients and AdamW state take ${mib(state(lisa))} ` +
+      `against ${mib(state(lora))} for LoRA's ${lora.trainableParams} adapter parameters with theirs; activations take ${mib(acts(lisa))} against ${mib(acts(lora))}.`,
   };
 }
 
