@@ -18,7 +18,7 @@ export interface CompareMethod {
   profileFrom?: string;
 }
 
-/** The default methods: the paper's comparison. LoRA's alpha is 2r (scale 2). */
+/** The default methods: the paper's comparison. LoRA's alpha is 2r (scale 2), also when only the rank is changed. */
 export const PRESETS: Readonly<Record<string, CompareMethod>> = {
   full: { name: 'full', method: { kind: 'full' } },
   lora: { name: 'lora', method: { kind: 'lora', rank: 128, alpha: 256, targets: 'all-linear' } },
@@ -95,6 +95,8 @@ function resolveEntry(e: z.infer<typeof methodEntry>, source: string, i: number)
     throw new ConfigError(`${source}: 'compare.methods.${i}' ('${e.name}') needs a 'method' section (its name is not one of ${Object.keys(PRESETS).join(', ')})`);
   }
   const method = { ...(preset && (!e.method?.kind || e.method.kind === preset.method.kind) ? preset.method : {}), ...e.method };
+  // LoRA's alpha follows a changed rank (2r, as the preset) unless given.
+  if (method.kind === 'lora' && typeof e.method?.rank === 'number' && e.method.alpha === undefined) method.alpha = 2 * e.method.rank;
   const profileFrom = e.profileFrom ?? (method.sampling === 'weighted' && method.profile === undefined && method.probabilities === undefined ? preset?.profileFrom : undefined);
   return { name: e.name, method, ...(e.optim ? { optim: e.optim } : {}), ...(profileFrom ? { profileFrom } : {}) };
 }
