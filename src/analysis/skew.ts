@@ -18,9 +18,9 @@ export interface SkewVerdict {
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-/** a / b, with 0/0 = 0 (nothing moved anywhere) and x/0 = Infinity. */
+/** a / b, with 0/0 = 0 (nothing moved anywhere) and x/0 = Infinity (printed 'inf'). */
 const ratio = (a: number, b: number) => (b === 0 ? (a === 0 ? 0 : Infinity) : a / b);
-const show = (x: number) => (Number.isFinite(x) ? `${x.toPrecision(3)}x` : 'infinitely');
+const show = (x: number) => (Number.isFinite(x) ? `${x.toPrecision(3)}x` : 'inf');
 
 /** A ratio at or above `threshold` (default 2: embed/head at least twice the blocks' mean) counts as a skew. */
 export function skewVerdict(run: RunNorms, threshold = 2): SkewVerdict {
