@@ -8,8 +8,9 @@ import { registerEval } from './eval.js';
 import { registerMemory } from './memory.js';
 import { registerQuickstart } from './quickstart.js';
 import { registerCompare } from './compare.js';
+import { registerNorms } from './norms.js';
 
-const COMMANDS: ((program: Command) => void)[] = [registerTrain, registerExport, registerConvert, registerGenerate, registerEval, registerMemory, registerQuickstart, registerCompare];
+const COMMANDS: ((program: Command) => void)[] = [registerTrain, registerExport, registerConvert, registerGenerate, registerEval, registerMemory, registerQuickstart, registerCompare, registerNorms];
 
 export function registerCommands(program: Command): void {
   for (const register of COMMANDS) register(program);

@@ -77,6 +77,9 @@ const trainSchema = z.object({
   /** Keep only each block's input in forward and recompute the block in backward (less activation memory,
    *  about one more forward of compute); losses and weights are unchanged, bit for bit. */
   gradientCheckpointing: z.boolean().default(false),
+  /** Record each layer's weight norm every N optimizer steps (and at step 0) in OUT/norms.jsonl, for `lisa norms`;
+   *  null or absent: off. */
+  normsEvery: positiveInt.nullable().optional(),
 }).strict();
 
 export const configSchema = z.object({

@@ -21,6 +21,7 @@ import { evaluate, type EvalResult } from './evaluate.js';
 import { chooseCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, savedConfig, type RunState } from './checkpoint.js';
 import { comparableConfig, configDifferences, lockRunFolder, prepareFreshRun, RESUME_MAY_CHANGE, RunFolderError } from './run-folder.js';
 import { exportRun } from './export.js';
+import { NormsRecorder } from '../analysis/trajectory.js';
 
 export class TrainingError extends LisaError {}
 
@@ -136,6 +137,9 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
     opts.onEval?.(step, r);
     return r;
   };
+  // train.normsEvery: the per-layer weight-norm trajectory (OUT/norms.jsonl), cut back to the checkpoint on resume.
+  const norms = t.normsEvery ? new NormsRecorder(cfg.out, t.normsEvery, model, cfg.method.kind === 'lora' ? cfg.method.alpha / cfg.method.rank : null) : null;
+  norms?.start(startStep, (msg) => opts.onWarning?.(msg));
   opts.onStart?.({ totalSteps, startStep, trainExamples: parts.train.length, evalExamples: parts.eval.length });
   if (startStep === 0 && t.evalEvery > 0 && parts.eval.length > 0) runEval(0);
 
@@ -192,6 +196,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
     for (const p of model.parameters()) p.zeroGrad();
     const mem = memoryReport();
     const seconds = (performance.now() - started) / 1000;
+    norms?.afterStep(step + 1); // after the step's memory peaks are read (LoRA's merged norms use temporaries)
     const m: StepMetrics = {
       step: step + 1, loss, lr, gradNorm: norm, tokensPerSec: tokens / seconds, seconds,
       ...(method instanceof Lisa ? { activeLayers: method.activeBlocks() } : {}),

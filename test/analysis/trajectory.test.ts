@@ -1,0 +1,52 @@
+// train.normsEvery: lisa train records norms.jsonl at step 0 and every N steps; a run stopped and resumed from
+// an older checkpoint (the newest lost, as after a kill between renames) with a half-written line ends with the
+// same rows as the uninterrupted run, none duplicated or missing; the recorded norms equal those lisa norms
+// computes from the exported result (LoRA: merged weights).
+import { describe, expect, it } from 'vitest';
+import { appendFileSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/train/config.js';
+import { train } from '../../src/train/trainer.js';
+import { computeLayerNorms } from '../../src/analysis/layer-norms.js';
+import { writeFixtureRun } from '../train/fixture-run.js';
+
+const rows = (out: string) => readFileSync(join(out, 'norms.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; norms: Record<string, number> });
+const LAYERS = ['embed', 'block.0', 'block.1', 'block.2', 'block.3', 'finalNorm', 'head'];
+
+describe('train.normsEvery', () => {
+  it('records every N steps and survives a stop, a lost newest checkpoint, a damaged line and --resume', async () => {
+    const setup = () => writeFixtureRun({ train: { steps: 10, batchSize: 2, seed: 1, normsEvery: 2, saveEvery: 3 } });
+    const ref = setup();
+    await train(loadConfig(ref.configPath));
+    const want = rows(ref.out);
+    expect(want.map((r) => r.step)).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(Object.keys(want[0].norms)).toEqual(LAYERS);
+    expect(want[1].norms['block.0']).not.toBe(want[0].norms['block.0']); // the schedule trains block 0 first
+
+    const r = setup();
+    let steps = 0;
+    const first = await train(loadConfig(r.configPath), { onStep: () => steps++, shouldStop: () => steps >= 8 });
+    expect(first).toMatchObject({ stopped: 'interrupted', steps: 8 });
+    expect(rows(r.out).map((x) => x.step)).toEqual([0, 2, 4, 6, 8]);
+    rmSync(join(r.out, 'checkpoint'), { recursive: true }); // checkpoint.old (step 6) is the newest left
+    appendFileSync(join(r.out, 'norms.jsonl'), '{"step": 1');
+    const warnings: string[] = [];
+    await train(loadConfig(r.configPath), { resume: true, onWarning: (m) => warnings.push(m) });
+    expect(rows(r.out)).toEqual(want);
+    expect(warnings.join('\n')).toMatch(/norms\.jsonl: dropped a damaged line/);
+  });
+
+  it('the recorded norms of the last step equal lisa norms on the exported result (full and LoRA)', async () => {
+    for (const method of [{ kind: 'full' }, { kind: 'lora', rank: 2, alpha: 4 }]) {
+      const r = writeFixtureRun({ method, optim: { lr: 0.05, maxGradNorm: null }, train: { steps: 4, batchSize: 2, seed: 1, normsEvery: 4 } });
+      await train(loadConfig(r.configPath));
+      const last = rows(r.out).at(-1)!;
+      expect(last.step).toBe(4);
+      renameSync(join(r.out, 'norms.jsonl'), join(r.out, 'norms.recorded')); // lisa norms then measures the final weights
+      const [measured] = computeLayerNorms(join(r.root, 'model'), [r.out]).runs;
+      expect(measured.method).toBe(method.kind);
+      for (const l of measured.layers) expect(l.meanWeightNorm / last.norms[l.layer] - 1, `${method.kind} ${l.layer}`).toBeCloseTo(0, 6);
+      if (method.kind === 'lora') expect(measured.layers.filter((l) => l.layer.startsWith('block.')).every((l) => l.updateNorm > 0)).toBe(true);
+    }
+  });
+});
