@@ -2,13 +2,13 @@
 // under several methods and seeds, then results.json, report.md and report.html. Ctrl-C stops the running run
 // with a checkpoint; the same command again keeps finished runs and resumes the interrupted one.
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { loadCompareConfig } from '../compare/config.js';
 import { runCompare } from '../compare/run.js';
 import { collectResults, modelConfigOf } from '../compare/results.js';
 import { judgeClaims } from '../compare/claims.js';
 import { writeCompareReport } from '../compare/report.js';
-import { resolveModel } from '../io/hub.js';
+import { prepareBase } from '../compare/base.js';
+import { collectNorms } from '../compare/norms.js';
 import { signalExitCode, watchInterrupts } from '../train/interrupt.js';
 import { ArgumentError } from '../util/errors.js';
 import { CliExit } from './exit.js';
@@ -30,9 +30,6 @@ export function registerCompare(program: Command): void {
         methods: o.methods.flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean),
         out: o.out,
       });
-      const m = plan.runs[0].config.model;
-      const ref = typeof m === 'string' ? m : 'path' in m ? m.path : null;
-      const modelConfig = modelConfigOf(plan.runs[0].config, ref && !existsSync(ref) ? await resolveModel(ref) : undefined);
       process.stdout.write(`lisa compare: ${plan.methods.map((x) => x.name).join(', ')} x seeds ${plan.seeds.join(', ')} (${plan.runs.length} runs), output ${plan.out}\n`);
       const interrupts = watchInterrupts();
       let outcome: 'done' | 'interrupted';
@@ -58,8 +55,9 @@ export function registerCompare(program: Command): void {
         process.stdout.write(`interrupted (${sig}): finished runs are kept and the current one has a checkpoint; continue with:\n  ${again.join(' ')}\n`);
         throw new CliExit(signalExitCode(sig));
       }
-      const results = collectResults(plan, modelConfig);
-      const claims = judgeClaims(results, null);
+      const baseDir = await prepareBase(plan.base);
+      const results = collectResults(plan, modelConfigOf(baseDir), collectNorms(plan, baseDir));
+      const claims = judgeClaims(results);
       const paths = await writeCompareReport(plan.out, { results, claims });
       for (const c of claims) process.stdout.write(`${c.sentence}\n`);
       process.stdout.write(`results: ${paths.results}\nreport: ${paths.md}\nreport: ${paths.html}\n`);

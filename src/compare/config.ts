@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, configSchema, distance, validateConfig, type TrainConfig } from '../train/config.js';
 import { showValue } from '../util/show.js';
+import type { BaseModel } from './base.js';
 
 /** A method of the comparison: a train `method` section, optional `optim` overrides, and for weighted LISA
  *  the method whose run (same seed) gives the norms profile. */
@@ -57,6 +58,8 @@ export interface PlannedRun {
 export interface ComparePlan {
   source: string;
   out: string;
+  /** The model all runs start from (an init base is written once to OUT/base). */
+  base: BaseModel;
   seeds: number[];
   methods: CompareMethod[];
   /** In the order they run: a profile's source before the run that reads it. */
@@ -139,6 +142,10 @@ export function planCompare(raw: unknown, source = 'config', opts: PlanOptions =
   const nSeeds = opts.seeds ?? c.seeds;
   if (!Number.isSafeInteger(nSeeds) || nSeeds < 1) throw new ConfigError(`--seeds must be an integer >= 1, got ${String(nSeeds)}`);
   const seeds = Array.from({ length: nSeeds }, (_, i) => baseCfg.train.seed + i);
+  const m0 = baseCfg.model;
+  const baseModel: BaseModel = typeof m0 === 'object' && 'init' in m0
+    ? { ref: join(out, 'base'), init: { config: m0.init, seed: baseCfg.train.seed, ...(m0.tokenizer ? { tokenizer: m0.tokenizer } : {}) } }
+    : { ref: typeof m0 === 'string' ? m0 : m0.path };
   const runs: PlannedRun[] = [];
   for (const seed of seeds) {
     for (const m of methods) {
@@ -146,6 +153,7 @@ export function planCompare(raw: unknown, source = 'config', opts: PlanOptions =
       const from = m.profileFrom ? { method: m.profileFrom, dir: join(out, 'runs', m.profileFrom, `seed-${seed}`), profile: join(dir, 'profile.json') } : undefined;
       const rawRun = {
         ...base,
+        model: baseModel.init ? baseModel.ref : base.model,
         method: { ...m.method, ...(from ? { profile: from.profile } : {}) },
         optim: { ...(isObj(base.optim) ? base.optim : {}), ...m.optim },
         train: { ...(isObj(base.train) ? base.train : {}), seed },
@@ -154,7 +162,7 @@ export function planCompare(raw: unknown, source = 'config', opts: PlanOptions =
       runs.push({ method: m.name, seed, dir, config: validateConfig(rawRun, `${source} (compare method '${m.name}')`), ...(from ? { profileFrom: from } : {}) });
     }
   }
-  return { source, out, seeds, methods, runs };
+  return { source, out, base: baseModel, seeds, methods, runs };
 }
 
 /** Reads a YAML or JSON compare config and plans its runs. */

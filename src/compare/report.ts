@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { chartToSvg, svgToPng, type ChartSpec } from '../report/render.js';
 import { escapeHtml, figureHtml, pageHtml, type Figure } from '../report/html.js';
 import type { Claim } from './claims.js';
+import { normsChartSpec } from '../report/norms-chart.js';
 import { lossCharts, memoryChart } from './charts.js';
 import type { CompareResults, MethodResult, Spread } from './results.js';
 
@@ -52,7 +53,7 @@ function intro(r: CompareResults): string {
     'Estimated peak: the meta backend\'s simultaneous peak at batch x maxLength; measured: the largest step peak the run logged (engine accounting).';
 }
 
-export interface ReportInput { results: CompareResults; claims: Claim[]; norms?: { spec: ChartSpec; caption: string } | null }
+export interface ReportInput { results: CompareResults; claims: Claim[] }
 
 /** Writes results.json, report.md, report.html and the plots; returns their paths. */
 export async function writeCompareReport(out: string, input: ReportInput): Promise<{ results: string; md: string; html: string; plots: string[] }> {
@@ -65,7 +66,7 @@ export async function writeCompareReport(out: string, input: ReportInput): Promi
     { id: 'train-loss', caption: 'Train loss per step: one line per method (mean over seeds), band ± 1 sd.', spec: loss.train },
     ...(loss.eval ? [{ id: 'eval-loss', caption: 'Eval (held-out) loss: one line per method (mean over seeds), band ± 1 sd.', spec: loss.eval }] : []),
     { id: 'memory', caption: 'Peak memory by category, estimate and measured, per method.', spec: memoryChart(r) },
-    ...(input.norms ? [{ id: 'norms', caption: input.norms.caption, spec: input.norms.spec }] : []),
+    ...(r.norms.runs.length ? [{ id: 'norms', caption: 'Layerwise norms against the base (lisa norms): per layer, one bar per run; every method\'s first seed and every LoRA run.', spec: normsChartSpec(r.norms) }] : []),
   ];
   const figures: Figure[] = [];
   const plots: string[] = [];

@@ -1,11 +1,11 @@
 // A comparison's numbers (OUT/results.json): per method, trainable parameters, memory by category (the meta
 // backend's estimate and the peaks the runs logged), median step time, final train loss and best eval loss,
 // each as mean and spread over the seeds, read back from the run folders' logs.
-import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readConfig, CONFIG_FILE } from '../io/hf-folder.js';
 import { meta } from '../backends/index.js';
 import { createModel, parseConfig, type ModelConfig } from '../models/index.js';
+import type { NormsReport } from '../analysis/layer-norms.js';
 import { estimateMemory, type MemoryMethod } from '../finetune/memory-estimate.js';
 import type { TrainConfig } from '../train/config.js';
 import { readRunLogs } from '../report/run-logs.js';
@@ -69,15 +69,13 @@ export interface CompareResults {
   steps: number;
   model: { family: string; totalParams: number; blocks: number; embedHeadParams: number; blockParams: number };
   methods: MethodResult[];
+  /** `lisa norms` statistics: every method's first-seed run and every LoRA run, named "METHOD seed S". */
+  norms: NormsReport;
 }
 
-/** The model's config (init, folder or a cached hub id's folder) without loading weights. */
-export function modelConfigOf(cfg: TrainConfig, resolved?: string): ModelConfig {
-  const m = cfg.model;
-  if (typeof m === 'object' && 'init' in m) return parseConfig(m.init, 'model.init');
-  const dir = resolved ?? (typeof m === 'string' ? m : m.path);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`compare: model '${dir}' is not a local folder`);
-  return parseConfig(readConfig(dir), join(dir, CONFIG_FILE));
+/** The base model's config, without loading weights. */
+export function modelConfigOf(baseDir: string): ModelConfig {
+  return parseConfig(readConfig(baseDir), join(baseDir, CONFIG_FILE));
 }
 
 function memoryMethod(cfg: TrainConfig): MemoryMethod {
@@ -117,7 +115,7 @@ function runResult(method: string, seed: number, dir: string): RunResult {
 const nums = (xs: (number | null | undefined)[]) => xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
 
 /** Reads the runs' logs and estimates each method's memory; `config` is the model's config. */
-export function collectResults(plan: ComparePlan, config: ModelConfig): CompareResults {
+export function collectResults(plan: ComparePlan, config: ModelConfig, norms: NormsReport): CompareResults {
   const first = plan.runs[0].config;
   const methods = plan.methods.map((m): MethodResult => {
     const runs = plan.runs.filter((r) => r.method === m.name);
@@ -140,5 +138,5 @@ export function collectResults(plan: ComparePlan, config: ModelConfig): CompareR
       runs: rr,
     };
   });
-  return { source: plan.source, out: plan.out, seeds: plan.seeds, steps: first.train.steps ?? 0, model: modelCounts(config), methods };
+  return { source: plan.source, out: plan.out, seeds: plan.seeds, steps: first.train.steps ?? 0, model: modelCounts(config), methods, norms };
 }

@@ -6,12 +6,12 @@ import { train, type StepMetrics } from '../train/trainer.js';
 import { findCheckpoint } from '../train/checkpoint.js';
 import { comparableConfig, configDifferences, RunFolderError } from '../train/run-folder.js';
 import { writeRunReport } from '../report/run-report.js';
+import { computeLayerNorms } from '../analysis/layer-norms.js';
+import { writeNormsProfile } from '../analysis/profile.js';
 import type { ComparePlan, PlannedRun } from './config.js';
+import { prepareBase } from './base.js';
 
 const DONE = 'compare-run.json';
-
-/** Per-block weights for weighted LISA from a finished LoRA run (its folder and config). */
-export type ProfileSource = (run: PlannedRun, loraDir: string) => Promise<number[]> | number[];
 
 export interface CompareEvents {
   onRun?(run: PlannedRun, how: 'kept' | 'fresh' | 'resume', index: number, total: number): void;
@@ -24,8 +24,6 @@ export interface CompareRunOptions extends CompareEvents {
   overwrite?: boolean;
   /** Checked after each step: true stops the current run with a checkpoint, and the comparison. */
   shouldStop?: () => boolean;
-  /** How weighted LISA gets its profile; without one, a method that needs a profile is refused. */
-  profile?: ProfileSource;
 }
 
 /** True when the run finished with this very config. */
@@ -51,21 +49,18 @@ function isFinished(run: PlannedRun): boolean {
 /** Runs every planned run not yet finished; returns 'interrupted' when shouldStop stopped one. */
 export async function runCompare(plan: ComparePlan, opts: CompareRunOptions = {}): Promise<'done' | 'interrupted'> {
   mkdirSync(plan.out, { recursive: true });
+  const baseDir = await prepareBase(plan.base);
   writeFileSync(join(plan.out, 'plan.json'), `${JSON.stringify({ source: plan.source, seeds: plan.seeds, methods: plan.methods,
-    runs: plan.runs.map((r) => ({ method: r.method, seed: r.seed, dir: r.dir })) }, null, 2)}\n`);
+    base: plan.base.ref, runs: plan.runs.map((r) => ({ method: r.method, seed: r.seed, dir: r.dir })) }, null, 2)}\n`);
   for (const [i, run] of plan.runs.entries()) {
     if (!opts.overwrite && isFinished(run)) {
       opts.onRun?.(run, 'kept', i, plan.runs.length);
       continue;
     }
     if (run.profileFrom) {
-      if (!opts.profile) {
-        throw new RunFolderError(`method '${run.method}' samples blocks by a norms profile from '${run.profileFrom.method}', ` +
-          'but no norms analysis is available in this build; drop it from compare.methods (or --methods)');
-      }
-      const weights = await opts.profile(run, run.profileFrom.dir);
+      // Weighted LISA: each block's update norm in the same seed's LoRA run (`lisa norms --profile`).
       mkdirSync(run.dir, { recursive: true });
-      writeFileSync(run.profileFrom.profile, `${JSON.stringify({ from: run.profileFrom.dir, norms: weights })}\n`);
+      writeNormsProfile(run.profileFrom.profile, computeLayerNorms(baseDir, [run.profileFrom.dir]).runs[0]);
     }
     rmSync(join(run.dir, DONE), { force: true });
     const resume = !opts.overwrite && findCheckpoint(run.dir) !== null;

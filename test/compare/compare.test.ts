@@ -65,12 +65,12 @@ describe('lisa compare', () => {
   it('runs every method over every seed and writes the outputs', () => {
     expect(run.code, run.err).toBe(0);
     for (const f of ['results.json', 'report.md', 'report.html', 'plan.json']) expect(existsSync(join(t.out, f)), f).toBe(true);
-    for (const p of ['train-loss', 'eval-loss', 'memory']) {
+    for (const p of ['train-loss', 'eval-loss', 'memory', 'norms']) {
       expect(readFileSync(join(t.out, 'plots', `${p}.svg`), 'utf8').startsWith('<svg')).toBe(true);
       expect(readFileSync(join(t.out, 'plots', `${p}.png`)).subarray(1, 4).toString()).toBe('PNG');
     }
     expect(results.seeds).toEqual([1, 2]);
-    expect(results.methods.map((m) => m.name)).toEqual(['full', 'lora', 'lisa']);
+    expect(results.methods.map((m) => m.name)).toEqual(['full', 'lora', 'lisa', 'lisa-weighted']);
     for (const m of results.methods) {
       expect(m.runs.map((r) => r.seed)).toEqual([1, 2]);
       for (const r of m.runs) {
@@ -95,6 +95,7 @@ describe('lisa compare', () => {
     const byName = Object.fromEntries(results.methods.map((m) => [m.name, m.trainableParams]));
     expect(byName.full).toBe(8192 * 2 + 32 + 4 * block);
     expect(byName.lisa).toBe(8192 * 2 + 32 + 2 * block);
+    expect(byName['lisa-weighted']).toBe(byName.lisa);
     // LoRA r=8 on the 7 linear layers of each block: A (8, in) and B (out, 8).
     const lora = 4 * (4 * 8 * (32 + 32) + 2 * 8 * (32 + 64) + 8 * (64 + 32));
     expect(byName.lora).toBe(lora);
@@ -132,12 +133,33 @@ describe('lisa compare', () => {
     const html = readFileSync(join(t.out, 'report.html'), 'utf8');
     expect(html).not.toMatch(/<script\b/i);
     expect(html).not.toMatch(/\b(?:src|href)\s*=\s*["']?(?:https?:)?\/\//i);
-    for (const id of ['train-loss', 'eval-loss', 'memory']) expect(html).toMatch(new RegExp(`<figure id="${id}" class="chart">\\s*<svg`));
+    for (const id of ['train-loss', 'eval-loss', 'memory', 'norms']) expect(html).toMatch(new RegExp(`<figure id="${id}" class="chart">\\s*<svg`));
     // (b) and (c) are judged from the numbers; (a) needs norms.
     expect(results.claims.map((c) => c.id)).toEqual(['a', 'b', 'c']);
     const [lisa, lora] = ['lisa', 'lora'].map((n) => results.methods.find((m) => m.name === n)!);
     expect(results.claims[1].held).toBe(lisa.bestEvalLoss!.mean < lora.bestEvalLoss!.mean);
     expect(results.claims[2].held).toBe(lisa.memory.measured.total!.mean <= lora.memory.measured.total!.mean);
+  });
+
+  it('samples weighted LISA from the same seed\'s LoRA block update norms, and judges (a) from the LoRA norms', () => {
+    const norms = (results as unknown as { norms: { runs: { run: string; method: string; layers: { layer: string; updateNorm: number }[] }[] } }).norms;
+    expect(norms.runs.map((r) => r.run)).toEqual(['full seed 1', 'lora seed 1', 'lisa seed 1', 'lisa-weighted seed 1', 'lora seed 2']);
+    for (const seed of [1, 2]) {
+      const profile = JSON.parse(readFileSync(join(t.out, 'runs', 'lisa-weighted', `seed-${seed}`, 'profile.json'), 'utf8')) as { norms: number[]; probabilities: number[] };
+      const lora = norms.runs.find((r) => r.run === `lora seed ${seed}`)!;
+      const blocks = lora.layers.filter((l) => l.layer.startsWith('block.')).map((l) => l.updateNorm);
+      expect(blocks).toHaveLength(4);
+      expect(profile.norms).toEqual(blocks);
+      const total = blocks.reduce((a, b) => a + b, 0);
+      profile.probabilities.forEach((p, i) => expect(p).toBeCloseTo(blocks[i] / total, 12));
+    }
+    // LoRA on the linear layers leaves the embedding and head untouched: their update norm is 0.
+    for (const r of norms.runs.filter((x) => x.method === 'lora')) {
+      expect(r.layers.find((l) => l.layer === 'embed')!.updateNorm).toBe(0);
+      expect(r.layers.find((l) => l.layer === 'head')!.updateNorm).toBe(0);
+    }
+    expect(results.claims[0].held).not.toBeNull();
+    expect(results.claims[0].sentence).toMatch(/^\(a\) (Held|Did not hold) here .*update norm ratio of 0\.00x/);
   });
 
   it('keeps finished runs when run again', async () => {

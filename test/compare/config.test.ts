@@ -18,6 +18,8 @@ describe('compare config', () => {
     expect(p.seeds).toEqual([7, 8, 9]);
     expect(p.methods.map((m) => m.name)).toEqual(['full', 'lora', 'lisa', 'lisa-weighted']);
     expect(p.runs).toHaveLength(12);
+    // One init base for every run: weights seeded by train.seed, written once to OUT/base.
+    expect(p.base).toEqual({ ref: join(resolve('cmp-out'), 'base'), init: { config: base.model.init, seed: 7 } });
     const seed8 = p.runs.filter((r) => r.seed === 8);
     expect(seed8.map((r) => r.method)).toEqual(['full', 'lora', 'lisa', 'lisa-weighted']);
     const [full, lora, lisa, weighted] = seed8.map((r) => r.config);
@@ -30,7 +32,7 @@ describe('compare config', () => {
       expect(c.train.seed).toBe(8);
       expect(c.train.steps).toBe(5);
       expect(c.data).toEqual(full.data);
-      expect(c.model).toEqual(base.model);
+      expect(c.model).toBe(join(resolve('cmp-out'), 'base'));
     }
   });
 

@@ -1,5 +1,6 @@
 // A tiny `lisa compare` setup for tests: a 4-block Llama from model.init trained on README.md's bytes as
-// token ids (a real text, byte-level), full / LoRA r=8 / LISA gamma 2, a few steps, evaluated every 4 steps.
+// token ids (a real text, byte-level), full / LoRA r=8 / LISA gamma 2 uniform and norm-weighted, a few steps,
+// evaluated every 4 steps.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ export function writeTinyCompare(opts: { steps?: number; seeds?: number; methods
     optim: { lr: 3e-3 },
     train: { steps: opts.steps ?? 12, batchSize: 4, evalEvery: 4, logEvery: 4, seed: 1, saveEvery: opts.saveEvery ?? 0 },
     out: join(root, 'out'),
-    compare: { seeds: opts.seeds ?? 2, methods: opts.methods ?? ['full', { name: 'lora', method: { rank: 8, alpha: 16 } }, 'lisa'] },
+    compare: { seeds: opts.seeds ?? 2, methods: opts.methods ?? ['full', { name: 'lora', method: { rank: 8, alpha: 16 } }, 'lisa', 'lisa-weighted'] },
   };
   const configPath = join(root, 'compare.yaml');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
