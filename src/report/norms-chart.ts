@@ -9,7 +9,7 @@ export interface NormsChartInput {
 
 export type NormsStatistic = 'meanWeightNorm' | 'updateNorm' | 'adapterNorm';
 
-export const STATISTIC_TITLES: Record<NormsStatistic, string> = {
+const STATISTIC_TITLES: Record<NormsStatistic, string> = {
   meanWeightNorm: 'mean weight norm w(l) = (1/T) sum_t ||theta_t(l)||',
   updateNorm: 'update norm ||W_T(l) - W_0(l)||',
   adapterNorm: 'LoRA adapter norm (A and B themselves)',

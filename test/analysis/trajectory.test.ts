@@ -2,14 +2,21 @@
 // an older checkpoint (the newest lost, as after a kill between renames) with a half-written line ends with the
 // same rows as the uninterrupted run, none duplicated or missing; the recorded norms equal those lisa norms
 // computes from the exported result (LoRA: merged weights).
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { appendFileSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/train/config.js';
 import { train } from '../../src/train/trainer.js';
 import { computeLayerNorms } from '../../src/analysis/layer-norms.js';
-import { writeFixtureRun } from '../train/fixture-run.js';
+import { writeFixtureRun as writeRun } from '../train/fixture-run.js';
 
+const roots: string[] = [];
+afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const writeFixtureRun = (o: Record<string, unknown>) => {
+  const r = writeRun(o);
+  roots.push(r.root);
+  return r;
+};
 const rows = (out: string) => readFileSync(join(out, 'norms.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; norms: Record<string, number> });
 const LAYERS = ['embed', 'block.0', 'block.1', 'block.2', 'block.3', 'finalNorm', 'head'];
 
