@@ -64,6 +64,7 @@ export class NormsRecorder {
       this.record(0);
       return;
     }
+    if (!existsSync(this.path)) warn(`${this.path} is missing; the norms trajectory of steps 0..${startStep} is lost and recording resumes after step ${startStep}`);
     const kept = existsSync(this.path) ? readFileSync(this.path, 'utf8').split('\n').filter((l) => {
       if (!l) return false;
       try {
