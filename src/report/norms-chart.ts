@@ -35,7 +35,7 @@ export function normsChartSpec(report: NormsChartInput, statistics?: readonly No
       },
       mark: 'bar' as const,
       encoding: {
-        x: { field: 'layer', type: 'nominal' as const, sort: layers, title: 'layer', axis: { labelAngle: -45 } },
+        x: { field: 'layer', type: 'nominal' as const, sort: layers, scale: { domain: layers }, title: 'layer', axis: { labelAngle: -45 } },
         xOffset: { field: 'run', type: 'nominal' as const, sort: series },
         y: { field: 'norm', type: 'quantitative' as const, title: 'Frobenius norm' },
         color: { field: 'run', type: 'nominal' as const, sort: series, title: 'run' },
