@@ -4,6 +4,8 @@
 // computes from the exported result (LoRA: merged weights).
 import { afterAll, describe, expect, it } from 'vitest';
 import { appendFileSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { repoRoot } from '../helpers.js';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/train/config.js';
 import { train } from '../../src/train/trainer.js';
@@ -42,6 +44,33 @@ describe('train.normsEvery', () => {
     expect(rows(r.out)).toEqual(want);
     expect(warnings.join('\n')).toMatch(/norms\.jsonl: dropped a damaged line/);
   });
+
+  it('a lisa train killed with SIGKILL mid-run and resumed has every row once, equal to the uninterrupted run', async () => {
+    const cli = (configPath: string, args: string[], killAfterStep?: number) => new Promise<{ code: number | null; killed: boolean }>((done) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/train/run-cli.ts'), 'train', configPath, ...args],
+        { cwd: repoRoot, env: { ...process.env, CI: 'true' } });
+      let out = '';
+      let killed = false;
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (killAfterStep !== undefined && !killed && out.includes(`step ${killAfterStep}/`)) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      });
+      child.on('close', (code) => done({ code, killed }));
+    });
+    const setup = () => writeFixtureRun({ train: { steps: 12, batchSize: 2, seed: 1, normsEvery: 1, saveEvery: 4, logEvery: 1 } });
+    const ref = setup();
+    expect((await cli(ref.configPath, [])).code).toBe(0);
+    const want = rows(ref.out);
+    expect(want.map((r) => r.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const r = setup();
+    expect((await cli(r.configPath, [], 6)).killed).toBe(true); // after the checkpoint at step 4
+    expect(rows(r.out).length).toBeGreaterThan(5); // rows past the checkpoint were written before the kill
+    expect((await cli(r.configPath, ['--resume'])).code).toBe(0);
+    expect(rows(r.out)).toEqual(want);
+  }, 120_000);
 
   it('the recorded norms of the last step equal lisa norms on the exported result (full and LoRA)', async () => {
     for (const method of [{ kind: 'full' }, { kind: 'lora', rank: 2, alpha: 4 }]) {
