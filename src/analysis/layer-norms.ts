@@ -2,6 +2,7 @@
 // w(l) = (1/T) sum_t ||theta_t(l)||, from the run's trajectory, else the final norm), updateNorm
 // (||W_T(l) - W_0(l)||; W_0 is the base rounded to bf16 for a run exported in BF16) and adapterNorm (LoRA only). Every norm of a layer is the Frobenius norm of all its tensors
 // concatenated, i.e. the square root of the sum of their squared Frobenius norms. Weights stream tensor by tensor.
+// (src/analysis sits between finetune and train in the layer order: train's normsEvery hook uses it.)
 import { join } from 'node:path';
 import { openModelWeights, readConfig, CONFIG_FILE, type ModelWeights } from '../io/hf-folder.js';
 import { parseConfig } from '../models/config.js';

@@ -3,7 +3,7 @@
 // same rows as the uninterrupted run, none duplicated or missing; the recorded norms equal those lisa norms
 // computes from the exported result (LoRA: merged weights).
 import { afterAll, describe, expect, it } from 'vitest';
-import { appendFileSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { repoRoot } from '../helpers.js';
 import { join } from 'node:path';
@@ -71,6 +71,17 @@ describe('train.normsEvery', () => {
     expect((await cli(r.configPath, ['--resume'])).code).toBe(0);
     expect(rows(r.out)).toEqual(want);
   }, 120_000);
+
+  it('a fresh run without normsEvery leaves no earlier trajectory behind', async () => {
+    const r = writeFixtureRun({ train: { steps: 2, batchSize: 2, seed: 1, normsEvery: 1 } });
+    await train(loadConfig(r.configPath));
+    expect(rows(r.out).map((x) => x.step)).toEqual([0, 1, 2]);
+    const cfg = JSON.parse(readFileSync(r.configPath, 'utf8'));
+    delete cfg.train.normsEvery;
+    writeFileSync(r.configPath, JSON.stringify(cfg));
+    await train(loadConfig(r.configPath), { overwrite: true });
+    expect(existsSync(join(r.out, 'norms.jsonl'))).toBe(false);
+  });
 
   it('the recorded norms of the last step equal lisa norms on the exported result (full and LoRA)', async () => {
     for (const method of [{ kind: 'full' }, { kind: 'lora', rank: 2, alpha: 4 }]) {
