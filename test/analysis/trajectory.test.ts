@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, writeFile
 import { spawn } from 'node:child_process';
 import { repoRoot } from '../helpers.js';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/train/config.js';
+import { loadConfig, validateConfig } from '../../src/train/config.js';
 import { train } from '../../src/train/trainer.js';
 import { computeLayerNorms } from '../../src/analysis/layer-norms.js';
 import { writeFixtureRun as writeRun } from '../train/fixture-run.js';
@@ -71,6 +71,14 @@ describe('train.normsEvery', () => {
     expect((await cli(r.configPath, ['--resume'])).code).toBe(0);
     expect(rows(r.out)).toEqual(want);
   }, 120_000);
+
+  it('normsEvery must be a positive integer (or null: off)', () => {
+    const cfg = (normsEvery: unknown) => ({ model: 'm', data: { path: 'd' }, train: { normsEvery }, out: 'o' });
+    expect(() => validateConfig(cfg(0), 'c.yaml')).toThrow(/c\.yaml: 'train\.normsEvery' = 0: /);
+    expect(() => validateConfig(cfg(1.5), 'c.yaml')).toThrow(/'train\.normsEvery' = 1\.5/);
+    expect(validateConfig(cfg(null)).train.normsEvery).toBeNull();
+    expect(validateConfig(cfg(5)).train.normsEvery).toBe(5);
+  });
 
   it('a fresh run without normsEvery leaves no earlier trajectory behind', async () => {
     const r = writeFixtureRun({ train: { steps: 2, batchSize: 2, seed: 1, normsEvery: 1 } });
