@@ -25,7 +25,7 @@ function squares(p: Parameter): number {
 }
 
 /** ||theta(l)|| of every layer of a live model; loraScale (alpha / r) when LoRA adapters are attached. */
-function layerWeightNorms(model: CausalLM, parts: LayerPartition = partitionLayers(model), loraScale: number | null = null): Record<string, number> {
+function layerWeightNorms(model: CausalLM, parts: LayerPartition, loraScale: number | null): Record<string, number> {
   const params = new Map(model.namedParameters());
   const sq = new Map<string, number>(parts.layers.map((l) => [l, 0]));
   for (const [name, layer] of parts.layerOf) {
