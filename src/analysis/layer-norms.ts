@@ -1,11 +1,13 @@
 // `lisa norms`' statistics, per layer, for runs trained from one base: meanWeightNorm (the paper's
 // w(l) = (1/T) sum_t ||theta_t(l)||, from the run's trajectory, else the final norm), updateNorm
-// (||W_T(l) - W_0(l)||) and adapterNorm (LoRA only). Every norm of a layer is the Frobenius norm of all its tensors
+// (||W_T(l) - W_0(l)||; W_0 is the base rounded to bf16 for a run exported in BF16) and adapterNorm (LoRA only). Every norm of a layer is the Frobenius norm of all its tensors
 // concatenated, i.e. the square root of the sum of their squared Frobenius norms. Weights stream tensor by tensor.
+// (src/analysis sits between finetune and train in the layer order: train's normsEvery hook uses it.)
 import { join } from 'node:path';
 import { openModelWeights, readConfig, CONFIG_FILE, type ModelWeights } from '../io/hf-folder.js';
 import { parseConfig } from '../models/config.js';
 import { fmtShape, shapesEqual } from '../util/shape.js';
+import { bf16BitsArrayToF32, f32ArrayToBf16Bits } from '../util/bf16.js';
 import { partitionConfig, type LayerPartition, type LayerTensor } from './layers.js';
 import { loraDeltaFromValues, mergedSquares, sumSquares } from './lora-delta.js';
 import { meanTrajectoryNorms, readTrajectory } from './trajectory.js';
@@ -72,9 +74,11 @@ export function computeLayerNorms(baseDir: string, runDirs: readonly string[]): 
             throw new NormsError(`${fin.info(fk).file}: tensor '${fk}' has shape ${fmtShape(fin.info(fk).shape)}, but the base ${baseDir} has ${fmtShape(t.shape)}; was this run trained from another base?`);
           }
           const w = fin.read(fk);
+          // A bf16 run (train.weightDtype: bfloat16) started from the base rounded to bf16: that is its W_0.
+          const b0 = fin.info(fk).dtype === 'BF16' && base.info(bk).dtype !== 'BF16' ? bf16BitsArrayToF32(f32ArrayToBf16Bits(b)) : b;
           for (let j = 0; j < w.length; j++) {
             s.weight += w[j] * w[j];
-            s.update += (w[j] - b[j]) * (w[j] - b[j]);
+            s.update += (w[j] - b0[j]) * (w[j] - b0[j]);
           }
         });
       }

@@ -29,7 +29,7 @@ export interface LayerPartition {
 const ROLE_LAYER: Record<NonBlockRole, string> = { embed: 'embed', posEmbed: 'embed', finalNorm: 'finalNorm', head: 'head' };
 
 /** LoRA's own tensors inside an adapted linear (`<module>.lora_A.weight`, `<module>.lora_B.weight`). */
-export const LORA_TENSOR = /\.lora_[AB]\.weight$/;
+const LORA_TENSOR = /\.lora_[AB]\.weight$/;
 
 /** The layer partition of a model's parameters (live, or shape-only). */
 export function partitionLayers(model: CausalLM): LayerPartition {

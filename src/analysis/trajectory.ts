@@ -3,7 +3,7 @@
 // and every normsEvery optimizer steps. ||theta(l)|| is the Frobenius norm of all the layer's weight tensors
 // concatenated; under LoRA the weights are the merged ones, W + scale * B @ A. A resume keeps the rows up to the
 // checkpoint's step and drops the rest, so no row is duplicated or missing.
-import { existsSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CausalLM } from '../models/causal-lm.js';
 import type { Parameter } from '../tensor/tensor.js';
@@ -14,7 +14,7 @@ import { NormsError } from './errors.js';
 
 export const NORMS_FILE = 'norms.jsonl';
 
-export interface TrajectoryRow { step: number; norms: Record<string, number> }
+interface TrajectoryRow { step: number; norms: Record<string, number> }
 
 function squares(p: Parameter): number {
   if (p.dtype === 'bfloat16') {
@@ -25,7 +25,7 @@ function squares(p: Parameter): number {
 }
 
 /** ||theta(l)|| of every layer of a live model; loraScale (alpha / r) when LoRA adapters are attached. */
-export function layerWeightNorms(model: CausalLM, parts: LayerPartition = partitionLayers(model), loraScale: number | null = null): Record<string, number> {
+function layerWeightNorms(model: CausalLM, parts: LayerPartition, loraScale: number | null): Record<string, number> {
   const params = new Map(model.namedParameters());
   const sq = new Map<string, number>(parts.layers.map((l) => [l, 0]));
   for (const [name, layer] of parts.layerOf) {
@@ -47,7 +47,7 @@ export function layerWeightNorms(model: CausalLM, parts: LayerPartition = partit
 }
 
 /** Records the trajectory of a run into OUT/norms.jsonl (the trainer's normsEvery hook). */
-export class NormsRecorder {
+class NormsRecorder {
   private readonly path: string;
   private readonly parts: LayerPartition;
 
@@ -64,6 +64,7 @@ export class NormsRecorder {
       this.record(0);
       return;
     }
+    if (!existsSync(this.path)) warn(`${this.path} is missing; the norms trajectory of steps 0..${startStep} is lost and recording resumes after step ${startStep}`);
     const kept = existsSync(this.path) ? readFileSync(this.path, 'utf8').split('\n').filter((l) => {
       if (!l) return false;
       try {
@@ -85,6 +86,19 @@ export class NormsRecorder {
     const row: TrajectoryRow = { step, norms: layerWeightNorms(this.model, this.parts, this.loraScale) };
     appendFileSync(this.path, `${JSON.stringify(row)}\n`);
   }
+}
+
+/** The trainer's hook: a recorder started at startStep when every is set (null otherwise). A fresh run without
+ *  normsEvery removes a norms.jsonl left by an earlier run, so lisa norms never reads a stale trajectory. */
+export function startTrajectory(out: string, every: number | null | undefined, model: CausalLM, loraScale: number | null,
+  startStep: number, warn: (msg: string) => void): NormsRecorder | null {
+  if (!every) {
+    if (startStep === 0) rmSync(join(out, NORMS_FILE), { force: true });
+    return null;
+  }
+  const recorder = new NormsRecorder(out, every, model, loraScale);
+  recorder.start(startStep, warn);
+  return recorder;
 }
 
 /** Reads a trajectory and checks it against the model's layers; null when the file does not exist or is empty. */

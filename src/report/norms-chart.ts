@@ -9,7 +9,7 @@ export interface NormsChartInput {
 
 export type NormsStatistic = 'meanWeightNorm' | 'updateNorm' | 'adapterNorm';
 
-export const STATISTIC_TITLES: Record<NormsStatistic, string> = {
+const STATISTIC_TITLES: Record<NormsStatistic, string> = {
   meanWeightNorm: 'mean weight norm w(l) = (1/T) sum_t ||theta_t(l)||',
   updateNorm: 'update norm ||W_T(l) - W_0(l)||',
   adapterNorm: 'LoRA adapter norm (A and B themselves)',
@@ -35,7 +35,7 @@ export function normsChartSpec(report: NormsChartInput, statistics?: readonly No
       },
       mark: 'bar' as const,
       encoding: {
-        x: { field: 'layer', type: 'nominal' as const, sort: layers, title: 'layer', axis: { labelAngle: -45 } },
+        x: { field: 'layer', type: 'nominal' as const, sort: layers, scale: { domain: layers }, title: 'layer', axis: { labelAngle: -45 } },
         xOffset: { field: 'run', type: 'nominal' as const, sort: series },
         y: { field: 'norm', type: 'quantitative' as const, title: 'Frobenius norm' },
         color: { field: 'run', type: 'nominal' as const, sort: series, title: 'run' },

@@ -21,7 +21,7 @@ import { evaluate, type EvalResult } from './evaluate.js';
 import { chooseCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, savedConfig, type RunState } from './checkpoint.js';
 import { comparableConfig, configDifferences, lockRunFolder, prepareFreshRun, RESUME_MAY_CHANGE, RunFolderError } from './run-folder.js';
 import { exportRun } from './export.js';
-import { NormsRecorder } from '../analysis/trajectory.js';
+import { startTrajectory } from '../analysis/trajectory.js';
 
 export class TrainingError extends LisaError {}
 
@@ -138,8 +138,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
     return r;
   };
   // train.normsEvery: the per-layer weight-norm trajectory (OUT/norms.jsonl), cut back to the checkpoint on resume.
-  const norms = t.normsEvery ? new NormsRecorder(cfg.out, t.normsEvery, model, cfg.method.kind === 'lora' ? cfg.method.alpha / cfg.method.rank : null) : null;
-  norms?.start(startStep, (msg) => opts.onWarning?.(msg));
+  const norms = startTrajectory(cfg.out, t.normsEvery, model, cfg.method.kind === 'lora' ? cfg.method.alpha / cfg.method.rank : null, startStep, (msg) => opts.onWarning?.(msg));
   opts.onStart?.({ totalSteps, startStep, trainExamples: parts.train.length, evalExamples: parts.eval.length });
   if (startStep === 0 && t.evalEvery > 0 && parts.eval.length > 0) runEval(0);
 

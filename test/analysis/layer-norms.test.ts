@@ -7,6 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeLayerNorms, type RunNorms } from '../../src/analysis/layer-norms.js';
 import { skewVerdict } from '../../src/analysis/skew.js';
+import { writeSafetensors } from '../../src/io/safetensors.js';
+import { bf16BitsToF32, f32ToBf16Bits } from '../../src/util/bf16.js';
 import { tempDirs } from '../cli-helpers.js';
 import { GPT2, LLAMA, baseWeights, frob, matrix, withDeltas, writeFinalRun, writeLoraRun, writeModelFolder, type Weights } from './norm-fixtures.js';
 
@@ -67,6 +69,22 @@ describe('lisa norms statistics', () => {
       [L(0, 'self_attn.q_proj')]: [[0, 6], [17, 8]], [L(0, 'self_attn.v_proj')]: [[2, 4]], [L(2, 'mlp.down_proj')]: [[72, 2], [77, 2]],
     });
     expectWeightNorms(r, merged, llamaLayerNames); // the merged weights W + scale B A
+  });
+
+  it('a run exported in BF16 is measured against the base rounded to bf16 (its starting point): untouched layers are 0', () => {
+    const root = tmp();
+    const base = baseWeights(LLAMA);
+    for (const t of base.values()) for (let i = 0; i < t.data.length; i++) t.data[i] += 1 / 3000; // not bf16-exact
+    writeModelFolder(join(root, 'base'), LLAMA, base);
+    const rounded = (x: number) => bf16BitsToF32(f32ToBf16Bits(x));
+    const fin = withDeltas(base, {});
+    const q = fin.get(L(1, 'self_attn.q_proj'))!.data;
+    q[0] = 2; // exact in bf16
+    const dir = join(root, 'bf16-run');
+    writeFinalRun(dir, LLAMA, fin, 'lisa');
+    writeSafetensors(join(dir, 'final', 'model.safetensors'), [...fin].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), { dtype: 'BF16' });
+    const [r] = computeLayerNorms(join(root, 'base'), [dir]).runs;
+    expect(r.layers.map((l) => l.updateNorm)).toEqual([0, 0, Math.abs(2 - rounded(base.get(L(1, 'self_attn.q_proj'))!.data[0])), 0, 0, 0]);
   });
 
   it('GPT-2: Conv1D weights are (in, out), the position embedding is in embed and the tied head is counted once', () => {

@@ -3,16 +3,23 @@
 // norms.png; --profile writes the block probabilities that a LISA weighted-sampling run then follows, with exact
 // draws for a fixed seed (a reference computation of the sampler's algorithm) and frequencies that match the
 // probabilities; a profile measured on another block count is refused naming the file.
-import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDirs } from '../cli-helpers.js';
 import { GPT2, LLAMA, baseWeights, matrix, withDeltas, writeFinalRun, writeLoraRun, writeModelFolder } from '../analysis/norm-fixtures.js';
-import { writeFixtureRun, readMetrics } from '../train/fixture-run.js';
+import { writeFixtureRun as writeRun, readMetrics } from '../train/fixture-run.js';
 import { LisaSampler } from '../../src/finetune/lisa-sampler.js';
 import { Rng } from '../../src/util/rng.js';
 
 const tmp = tempDirs('lisa-cli-norms');
+const roots: string[] = [];
+afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const writeFixtureRun = (o: Record<string, unknown> = {}) => {
+  const r = writeRun(o);
+  roots.push(r.root);
+  return r;
+};
 
 /** A base (3 blocks), a full run with known deltas and a LoRA run with known adapters. */
 function setup(): { base: string; full: string; lora: string; root: string } {
