@@ -1,8 +1,8 @@
 // `lisa compare` end to end on a tiny model: results.json, report.md, report.html, the plots and the per-run
 // folders exist, and every number of the results table in report.md and report.html is the one in
 // results.json (parsed back, equal to the digits shown); the HTML loads nothing from elsewhere.
-import { describe, expect, it, beforeAll } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCompareCli, writeTinyCompare, type CliRun, type TinyCompare } from './tiny-compare.js';
 
@@ -61,6 +61,8 @@ describe('lisa compare', () => {
     run = await runCompareCli([t.configPath]);
     if (run.code === 0) results = JSON.parse(readFileSync(join(t.out, 'results.json'), 'utf8'));
   }, 240_000);
+
+  afterAll(() => { if (t) rmSync(t.root, { recursive: true, force: true }); });
 
   it('runs every method over every seed and writes the outputs', () => {
     expect(run.code, run.err).toBe(0);

@@ -2,7 +2,7 @@
 // command again keeps the finished runs, resumes the interrupted one from its checkpoint, and ends with the
 // same losses as a comparison that was never interrupted.
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCompareCli, writeTinyCompare } from './tiny-compare.js';
 
@@ -39,5 +39,6 @@ describe('lisa compare: interrupt and resume', () => {
     const ref = await runCompareCli([t.configPath, '--out', join(t.root, 'ref')]);
     expect(ref.code, ref.err).toBe(0);
     for (const m of methods) expect(losses(join(t.out, 'runs', m, 'seed-1'))).toEqual(losses(join(t.root, 'ref', 'runs', m, 'seed-1')));
+    rmSync(t.root, { recursive: true, force: true });
   }, 300_000);
 });

@@ -2,7 +2,7 @@
 // no console error or failed request, each chart has its marks (one line per method, one bar per layer and run,
 // one bar per memory category), the per-run report charts its steps, and a screenshot is saved.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -52,7 +52,11 @@ describe.runIf(haveChromium())('report.html in chromium', () => {
     browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
   }, 240_000);
 
-  afterAll(async () => { await browser?.close(); });
+  afterAll(async () => {
+    await browser?.close();
+    if (t) rmSync(t.root, { recursive: true, force: true });
+    console.log(`screenshots: ${shots}`);
+  });
 
   it('renders the comparison with every chart\'s marks and no error', async () => {
     const { page, errors } = await open(browser, join(t.out, 'report.html'));
