@@ -7,9 +7,10 @@ import { registerGenerate } from './generate.js';
 import { registerEval } from './eval.js';
 import { registerMemory } from './memory.js';
 import { registerQuickstart } from './quickstart.js';
+import { registerRecipe } from './recipe.js';
 import { registerNorms } from './norms.js';
 
-const COMMANDS: ((program: Command) => void)[] = [registerTrain, registerExport, registerConvert, registerGenerate, registerEval, registerMemory, registerQuickstart, registerNorms];
+const COMMANDS: ((program: Command) => void)[] = [registerTrain, registerExport, registerConvert, registerGenerate, registerEval, registerMemory, registerQuickstart, registerRecipe, registerNorms];
 
 export function registerCommands(program: Command): void {
   for (const register of COMMANDS) register(program);
