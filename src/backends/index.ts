@@ -36,6 +36,12 @@ export function defaultBackend(): Backend {
   return current;
 }
 
+/** Makes `b` (a wrapped backend, e.g. a profile's) the one new tensors use. */
+export function useBackend(b: Backend): Backend {
+  current = b;
+  return b;
+}
+
 export function setDefaultBackend(name: BackendName): Backend {
   current = getBackend(name);
   return current;
