@@ -42,7 +42,7 @@ async function child(spec: { shape: string; method: Method; steps: number; threa
   const { backward } = await import('../src/autograd/backward.js');
   const { scale } = await import('../src/ops/index.js');
   const { AdamW } = await import('../src/optim/adamw.js');
-  const { clipGradNorm } = await import('../src/optim/clip.js');
+  const { clipCoefficient, gradNorm } = await import('../src/optim/clip.js');
   const { FullFineTune } = await import('../src/finetune/full.js');
   const { LoraFineTune } = await import('../src/finetune/lora.js');
   const { Lisa } = await import('../src/finetune/lisa.js');
@@ -67,8 +67,7 @@ async function child(spec: { shape: string; method: Method; steps: number; threa
     method.beginStep(i);
     const trainable = method.trainableParameters();
     scope(() => backward(scale(lmLoss(model, ids, targets, shape.B, shape.T, { reduction: 'sum' }), 1 / n)));
-    clipGradNorm(trainable, 1.0);
-    optimizer.step(trainable);
+    optimizer.step(trainable, optimizer.lr, clipCoefficient(gradNorm(trainable), 1.0)); // as src/train/trainer.ts
     for (const p of model.parameters()) p.zeroGrad();
   };
   step(0);

@@ -114,4 +114,10 @@ export interface Backend {
    *  p -= lr * (m / (1-b1^step)) / (sqrt(v / (1-b2^step)) + eps). */
   adamw(p: Buf, g: Buf, m: Buf, v: Buf, n: number, lr: number, beta1: number, beta2: number, eps: number,
     weightDecay: number, step: number): void;
+  /** adamw() on every tensor of `ts` in one call, each gradient read as g * gradScale (a clip coefficient; 1 for
+   *  none), rounded to the buffer's precision as an in-place scaling of g would be. */
+  adamwMany(ts: readonly AdamWTensor[], lr: number, beta1: number, beta2: number, eps: number, gradScale: number): void;
 }
+
+/** One tensor of a fused AdamW step: parameter, gradient and moments (n elements each). */
+export interface AdamWTensor { p: Buf; g: Buf; m: Buf; v: Buf; n: number; weightDecay: number; step: number }

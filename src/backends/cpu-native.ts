@@ -51,6 +51,9 @@ export interface NativeAddon {
   embeddingBackward(ids: Int32Array, g: F32, n: number, C: number, dweight: F32): void;
   adamw(p: F32, g: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number,
     weightDecay: number, step: number): void;
+  /** meta = [n, weightDecay, step] per tensor. */
+  adamwMany(ps: F32[], gs: F32[], ms: F32[], vs: F32[], meta: Float64Array, lr: number, beta1: number, beta2: number,
+    eps: number, gradScale: number): void;
   /** native/interrupt.cpp: catch SIGINT/SIGTERM into a flag (a second signal exits at once), read it, restore. */
   interruptInstall(): void;
   interruptPending(): number;
@@ -197,5 +200,11 @@ function makeBackend(N: NativeAddon): Backend {
     embeddingBackward: (ids, g, n, C, dweight) => N.embeddingBackward(ids, f(g), n, C, f(dweight)),
     adamw: (p, g, m, v, n, lr, beta1, beta2, eps, weightDecay, step) =>
       N.adamw(f(p), f(g), f(m), f(v), n, lr, beta1, beta2, eps, weightDecay, step),
+    adamwMany(ts, lr, beta1, beta2, eps, gradScale) {
+      const meta3 = new Float64Array(3 * ts.length);
+      ts.forEach((t, i) => meta3.set([t.n, t.weightDecay, t.step], 3 * i));
+      N.adamwMany(ts.map((t) => f(t.p)), ts.map((t) => f(t.g)), ts.map((t) => f(t.m)), ts.map((t) => f(t.v)), meta3,
+        lr, beta1, beta2, eps, gradScale);
+    },
   };
 }

@@ -59,7 +59,7 @@ export function profileBackend(inner: Backend): Profile {
     wrapped[k] = (...a: unknown[]) => {
       const t = performance.now();
       const r = call.apply(inner, a);
-      add(kind, k, (performance.now() - t) / 1000, 0);
+      add(kind, k === 'unary' || k === 'binary' ? `${k} ${String(a[0])}` : k, (performance.now() - t) / 1000, 0);
       return r;
     };
   }
@@ -93,6 +93,10 @@ export function formatProfile(stats: readonly OpStat[], steps: number, stepSecon
   lines.push('', '| GEMM shape (M x N x K) | s/step | share | calls/step | GFLOP/step | GFLOPS |', '|---|---|---|---|---|---|');
   for (const s of stats.filter((x) => x.flops > 0).sort((a, b) => b.seconds - a.seconds)) {
     lines.push(`| ${s.kind === 'attention' ? 'attn ' : ''}${s.key} | ${per(s.seconds).toFixed(3)} | ${pct(per(s.seconds))} | ${(s.calls / steps).toFixed(0)} | ${(per(s.flops) / 1e9).toFixed(2)} | ${gf(s.flops, s.seconds)} |`);
+  }
+  lines.push('', '| other kernel | kind | s/step | share | calls/step |', '|---|---|---|---|---|');
+  for (const s of stats.filter((x) => x.flops === 0).sort((a, b) => b.seconds - a.seconds).slice(0, 12)) {
+    lines.push(`| ${s.key} | ${s.kind} | ${per(s.seconds).toFixed(3)} | ${pct(per(s.seconds))} | ${(s.calls / steps).toFixed(0)} |`);
   }
   return lines.join('\n');
 }

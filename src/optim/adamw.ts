@@ -4,6 +4,7 @@
 import { Tensor, type Parameter } from '../tensor/tensor.js';
 import { ArgumentError } from '../util/errors.js';
 import { computeDtype } from '../tensor/precision.js';
+import type { AdamWTensor, Backend } from '../backends/backend.js';
 
 export interface AdamWOptions {
   lr: number;
@@ -42,10 +43,15 @@ export class AdamW {
     this.decay = opts.decay ?? decayMatrices;
   }
 
-  /** One update of every parameter that requires grad and has one, at learning rate lr (default this.lr). */
-  step(params: readonly Parameter[], lr = this.lr): void {
+  /** One update of every parameter that requires grad and has one, at learning rate lr (default this.lr), in one
+   *  fused backend call per backend. gradScale multiplies every gradient as it is read (a clip coefficient from
+   *  clipCoefficient(), so the clip costs no pass of its own); the .grad buffers are left unscaled. */
+  step(params: readonly Parameter[], lr = this.lr, gradScale = 1): void {
+    const batches = new Map<Backend, AdamWTensor[]>();
+    const seen = new Set<Parameter>(); // a tensor listed twice steps once (the fused call runs tensors in parallel)
     for (const p of params) {
-      if (!p.requiresGrad || !p.grad) continue;
+      if (!p.requiresGrad || !p.grad || seen.has(p)) continue;
+      seen.add(p);
       let s = this.state.get(p);
       if (!s) {
         s = {
@@ -59,8 +65,11 @@ export class AdamW {
       const wd = this.decay(p.name ?? '', p) ? this.weightDecay : 0;
       const g = p.grad;
       if (!g.isDense()) throw new ArgumentError(`AdamW: gradient of '${p.name}' is not dense`);
-      p.backend.adamw(p.buf, g.buf, s.m.buf, s.v.buf, p.size, lr, this.beta1, this.beta2, this.eps, wd, s.step);
+      let batch = batches.get(p.backend);
+      if (!batch) batches.set(p.backend, (batch = []));
+      batch.push({ p: p.buf, g: g.buf, m: s.m.buf, v: s.v.buf, n: p.size, weightDecay: wd, step: s.step });
     }
+    for (const [backend, ts] of batches) backend.adamwMany(ts, lr, this.beta1, this.beta2, this.eps, gradScale);
   }
 
   stateOf(p: Parameter): AdamWParamState | undefined {
