@@ -3,6 +3,6 @@
 #include "cpu_features.h"
 
 namespace lisa {
-// GFLOPS of independent FMA chains on `threads` threads at `level` (must be <= cpu_max_level()); best of 3.
+// GFLOPS of independent FMA chains on `threads` threads at `level` (must be <= cpu_max_level()); best of 24 short runs.
 double fma_peak_gflops(CpuLevel level, int threads);
 }  // namespace lisa

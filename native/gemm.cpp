@@ -4,7 +4,9 @@
 //
 // JS exports:
 //   gemm(transA, transB, M, N, K, alpha, beta, batch, a, aOffset, lda, aBatchStride,
-//        b, bOffset, ldb, bBatchStride, c, cOffset, ldc, cBatchStride): void
+//        b, bOffset, ldb, bBatchStride, c, cOffset, ldc, cBatchStride, bf16Dot?): void
+//     bf16Dot (with a bfloat16 b; train.matmulPrecision 'bfloat16'): alpha*A is rounded to bfloat16 (RNE) while
+//     packing and the product accumulates in fp32 (vdpbf16ps, or its exact emulation), whatever the impl.
 //     b may be a Uint16Array of bfloat16 bits (a stored weight): widened in registers while packing (built-in),
 //     or per element (reference). When OpenBLAS is the GEMM, bfloat16 GEMMs go to the built-in kernel (measured
 //     with bench/gemm-bf16.ts: as fast as fp32 sgemm), or with route 'panels' to OpenBLAS on column panels of
@@ -17,8 +19,6 @@
 //      'avx512' / 'avx2' / 'portable': that kernel, an error when the CPU (or the LISA_CPU cap) lacks it)
 //   setCpuLevel(name: 'avx512' | 'avx2' | 'portable'): void   caps the ISA of every kernel (as LISA_CPU at load)
 //   fmaPeak(threads, isa?): number   measured fp32 FMA GFLOPS (fma_peak.cpp), at the widest allowed ISA by default
-//   setMatmulPrecision('float32' | 'bfloat16'): void   bfloat16: GEMMs whose B is a bfloat16 weight round A to
-//     bfloat16 (RNE) while packing and multiply with fp32 accumulation (vdpbf16ps, or its exact emulation)
 #include <napi.h>
 
 #include <atomic>
@@ -40,7 +40,6 @@ namespace lisa {
 namespace {
 enum class Impl { Auto, OpenBlas, Builtin, Avx512, Avx2, Portable, Reference };
 std::atomic<Impl> g_impl{Impl::Auto};
-std::atomic<bool> g_bf16_dot{false};  // setMatmulPrecision('bfloat16')
 
 // The built-in kernel for the current cpu_level().
 GemmKernels builtin_kernels() {
@@ -111,11 +110,11 @@ bool fits_int(const GemmArgs& g) {
          g.ldc <= INT_MAX;
 }
 
-void run_gemm(const GemmBatch& p) {
+void run_gemm(const GemmBatch& p, bool bf16_dot_requested) {
   const GemmArgs& g = p.g;
   if (p.batch <= 0 || g.M <= 0 || g.N <= 0) return;
   Impl impl = effective_impl();
-  const bool bf16_dot = g.Bh && g_bf16_dot.load();
+  const bool bf16_dot = g.Bh && bf16_dot_requested;
   if (impl == Impl::Reference) return gemm_reference(p, bf16_dot);
   if (g.K == 0 || g.alpha == 0.0f) return scale_c(p);
   if (bf16_dot) return gemm_blocked(p, bf16dot_kernels());
@@ -256,7 +255,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   if (bh) g.Bh = bh + bOff;
   else g.B = b + bOff;
   g.C += cOff;
-  lisa::run_gemm(p);
+  lisa::run_gemm(p, info.Length() > 20 && info[20].ToBoolean().Value());
   return env.Undefined();
 }
 
@@ -281,7 +280,6 @@ Napi::Value GemmInfo(const Napi::CallbackInfo& info) {
   out.Set("avx512bf16", f.avx512_bf16);
   out.Set("threads", lisa::num_threads());
   out.Set("bf16Route", lisa::g_bf16_panels.load() ? "panels" : "builtin");
-  out.Set("matmulPrecision", lisa::g_bf16_dot.load() ? "bfloat16" : "float32");
   out.Set("bf16Kernel", lisa::bf16dot_kernels().name);
   return out;
 }
@@ -316,18 +314,6 @@ Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
     }
   }
   return Napi::Number::New(env, lisa::fma_peak_gflops(level, static_cast<int>(threads)));
-}
-
-// setMatmulPrecision('float32' | 'bfloat16')
-Napi::Value SetMatmulPrecision(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string name = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
-  if (name != "float32" && name != "bfloat16") {
-    Napi::TypeError::New(env, "setMatmulPrecision(p): p must be 'float32' or 'bfloat16'").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  lisa::g_bf16_dot.store(name == "bfloat16");
-  return env.Undefined();
 }
 
 Napi::Value SetBf16Gemm(const Napi::CallbackInfo& info) {
@@ -388,5 +374,5 @@ void RegisterGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("setBf16Gemm", Napi::Function::New(env, SetBf16Gemm, "setBf16Gemm"));
   exports.Set("setCpuLevel", Napi::Function::New(env, SetCpuLevel, "setCpuLevel"));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));
-  exports.Set("setMatmulPrecision", Napi::Function::New(env, SetMatmulPrecision, "setMatmulPrecision"));
+
 }
