@@ -99,21 +99,33 @@ inline __m512 load16(const uint16_t* p, __mmask16 m) {
 // op(B)[k0 : k0+kc, j0 : j0+nc] -> panels of kc steps x 48 columns, for B of element type T (float or bfloat16).
 template <typename T>
 void pack_b_t(bool transB, const T* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc, float* Bp) {
+  if (!transB) {
+    // B is (K, N): each k step of a panel is up to 48 contiguous values. Four panels at a time, so each row is
+    // read 192 contiguous values per visit (whole cache lines, few pages) while only four write streams are open.
+    constexpr int64_t kGroup = 4 * kNR5;
+    for (int64_t jg = 0; jg < nc; jg += kGroup) {
+      const int64_t je = std::min(nc, jg + kGroup);
+      for (int64_t k = 0; k < kc; ++k) {
+        const T* src = B + (k0 + k) * ldb + j0;
+        for (int64_t jp = jg; jp < je; jp += kNR5) {
+          float* dst = Bp + jp * kc + k * kNR5;
+          if (je - jp >= kNR5) {
+            for (int v = 0; v < kNV5; ++v) _mm512_store_ps(dst + 16 * v, load16(src + jp + 16 * v, 0xffff));
+            continue;
+          }
+          for (int v = 0; v < kNV5; ++v) {  // last, partial panel: zeros past nc
+            const int64_t n = std::clamp<int64_t>(je - jp - 16 * v, 0, 16);
+            _mm512_store_ps(dst + 16 * v, load16(src + jp + 16 * v, static_cast<__mmask16>((1u << n) - 1)));
+          }
+        }
+      }
+    }
+    return;
+  }
   for (int64_t jp = 0; jp < nc; jp += kNR5) {
     const int64_t nr = std::min<int64_t>(kNR5, nc - jp);
     float* dst = Bp + jp * kc;
-    if (!transB) {  // B is (K, N): each k step of a panel is up to 48 contiguous values
-      __mmask16 m[kNV5];
-      for (int v = 0; v < kNV5; ++v) {
-        const int64_t n = std::clamp<int64_t>(nr - 16 * v, 0, 16);
-        m[v] = static_cast<__mmask16>((1u << n) - 1);
-      }
-      const T* src = B + k0 * ldb + j0 + jp;
-      for (int64_t k = 0; k < kc; ++k, src += ldb)
-        for (int v = 0; v < kNV5; ++v) _mm512_store_ps(dst + k * kNR5 + 16 * v, load16(src + 16 * v, m[v]));
-      continue;
-    }
-    // B is (N, K): column j of op(B) is row j of B; 8 rows x 8 k steps, transposed.
+    // B is (N, K): column j of op(B) is row j of B; 8 rows x 8 k steps, transposed (each row prefetched ahead).
     const T* rows[kNR5];
     for (int c = 0; c < kNR5; ++c) rows[c] = B + (j0 + jp + std::min<int64_t>(c, nr - 1)) * ldb + k0;
     int64_t k = 0;
@@ -123,6 +135,7 @@ void pack_b_t(bool transB, const T* B, int64_t ldb, int64_t k0, int64_t j0, int6
         for (int r = 0; r < 8; ++r) {
           const int c = h * 8 + r;
           v[r] = c < nr ? load8(rows[c] + k) : _mm256_setzero_ps();
+          if (c < nr) _mm_prefetch(reinterpret_cast<const char*>(rows[c] + k + 64), _MM_HINT_T0);
         }
         transpose8(v);
         for (int t = 0; t < 8; ++t) _mm256_store_ps(dst + (k + t) * kNR5 + h * 8, v[t]);
