@@ -6,6 +6,7 @@ import { scope } from '../tensor/scope.js';
 import { memoryReport, resetPeaks } from '../tensor/memory.js';
 import { backward } from '../autograd/backward.js';
 import { scale } from '../ops/index.js';
+import { setMatmulPrecision } from '../ops/matmul.js';
 import { lmLoss } from '../models/lm-loss.js';
 import { makeBatch } from '../data/example.js';
 import { lrAt, type Schedule } from '../optim/schedule.js';
@@ -67,9 +68,11 @@ function checkpointParams(parts: RunParts) {
 export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
   const release = lockRunFolder(cfg.out);
   let parts: RunParts | undefined;
+  const prevPrecision = setMatmulPrecision(cfg.train.matmulPrecision);
   try {
     return await trainLocked(cfg, opts, (p) => (parts = p));
   } finally {
+    setMatmulPrecision(prevPrecision);
     parts?.optimizer.dispose();
     parts?.model.dispose();
     release();
