@@ -5,8 +5,7 @@
 //   node --import tsx bench/step.ts [--rows gpt2-256,gpt2-512x4,llama-256] [--methods full,lora,lisa]
 //     [--steps 3] [--threads 2] [--torch-threads best|1|2] [--no-torch] [--profile]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 
 interface Shape { id: string; label: string; B: number; T: number; hf: Record<string, unknown>; torch: Record<string, number | string> }
@@ -25,6 +24,7 @@ const SHAPES: Shape[] = [
 const METHODS = ['full', 'lora', 'lisa'] as const;
 type Method = (typeof METHODS)[number];
 const RANK = 128, GAMMA = 2;
+const BIG_STEPS = 2; // timed steps of the seq-512 batch-4 row by default (each is ~8x a seq-256 step)
 
 interface ChildResult { seconds: number[]; maxrssKb: number; flops: number; profile?: string }
 
@@ -88,12 +88,11 @@ async function child(spec: { shape: string; method: Method; steps: number; threa
 }
 
 // ---- parent: FMA peak, rows, PyTorch, table ----------------------------------------------------------------
-function fmaPeak(threads: number): { gflops: number; width: number } {
-  const exe = join(mkdtempSync(join(tmpdir(), 'lisa-step-')), 'fma_peak');
-  const cc = spawnSync('gcc', ['-O3', '-march=native', '-pthread', join(import.meta.dirname, 'fma_peak.c'), '-o', exe], { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`compiling bench/fma_peak.c failed: ${cc.stderr}`);
-  const runs = [0, 1, 2].map(() => spawnSync(exe, [String(threads), '0.4'], { encoding: 'utf8' }).stdout.trim().split(' ').map(Number));
-  return { width: runs[0]![0]!, gflops: Math.max(...runs.map((r) => r[1]!)) };
+/** The addon's FMA loop at the widest ISA it may use (best of 3), and that ISA. */
+async function fmaPeak(threads: number): Promise<{ gflops: number; isa: string }> {
+  const { nativeAddon } = await import('../src/backends/cpu-native.js');
+  const N = nativeAddon();
+  return { gflops: Math.max(...[0, 1, 2].map(() => N.fmaPeak(threads))), isa: N.gemmInfo().isa };
 }
 
 function runChild(shape: string, method: Method, steps: number, threads: number, profile: boolean): ChildResult {
@@ -130,22 +129,26 @@ async function main(): Promise<void> {
   for (const r of rows) if (!SHAPES.some((s) => s.id === r)) throw new Error(`--rows: unknown row '${r}' (${SHAPES.map((s) => s.id).join(', ')})`);
   for (const m of methods) if (!METHODS.includes(m)) throw new Error(`--methods: unknown method '${m}' (${METHODS.join(', ')})`);
   const steps = Number(opt('steps', '3'));
+  const stepsOf = (id: string) => (argv.includes('--steps') || id !== 'gpt2-512x4' ? steps : BIG_STEPS);
   const threads = Number(opt('threads', '2'));
   const torchThreads = opt('torch-threads', 'best');
   const withTorch = !flag('no-torch');
   const profile = flag('profile');
-  const peak = fmaPeak(threads);
-  console.log(`CPU: ${cpus()[0]?.model} x ${cpus().length}; FMA peak ${peak.gflops.toFixed(0)} GFLOPS fp32 on ${threads} threads (${peak.width}-float vectors)`);
-  console.log(`${steps} timed steps after 1 warm-up; LISA switches blocks at the last timed step; times are min / median / max seconds\n`);
+  const peak = await fmaPeak(threads);
+  console.log(`CPU: ${cpus()[0]?.model} x ${cpus().length}; FMA peak ${peak.gflops.toFixed(0)} GFLOPS fp32 on ${threads} threads (${peak.isa}); lisa-tune on ${threads} threads`);
+  console.log(`${steps} timed steps after 1 warm-up (${BIG_STEPS} on gpt2-512x4 unless --steps); LISA switches blocks at the last timed step; seconds are min / median / max`);
   const table = [
     '| model | method | GFLOP/step | lisa-tune s (min/med/max) | RSS GiB | MFU | torch s (min/med/max) | torch thr | RSS GiB | ratio (median) |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   const profiles: string[] = [];
-  // torch's better thread count: 'best' tries 1 and 2 on each row's first method and keeps the winner for the row.
+  // torch's better thread count: 'best' tries 1 and 2 threads on the first row's first method, then keeps the
+  // winner for every row (the 1-thread runs of the large rows would take most of the 10-minute budget).
+  let tThreads = torchThreads === 'best' ? 0 : Number(torchThreads);
+  let probe = '';
   for (const id of rows) {
     const shape = SHAPES.find((s) => s.id === id)!;
-    let tThreads = torchThreads === 'best' ? 0 : Number(torchThreads);
+    const steps = stepsOf(id);
     for (const m of methods) {
       const ours = runChild(id, m, steps, threads, profile);
       if (ours.profile) profiles.push(`### ${shape.label}, ${m}\n\n${ours.profile}\n`);
@@ -155,6 +158,7 @@ async function main(): Promise<void> {
           const one = runTorch(shape, m, steps, 1);
           const two = runTorch(shape, m, steps, 2);
           [theirs, tThreads] = median(one.seconds) < median(two.seconds) ? [one, 1] : [two, 2];
+          probe = `torch threads: ${tThreads} (on ${shape.id} ${m}: median ${median(one.seconds).toFixed(2)} s on 1 thread, ${median(two.seconds).toFixed(2)} s on 2)`;
         } else theirs = runTorch(shape, m, steps, tThreads);
       }
       const mfu = ours.flops / median(ours.seconds) / (peak.gflops * 1e9);
@@ -164,7 +168,8 @@ async function main(): Promise<void> {
       console.error(table.at(-1));
     }
   }
-  console.log(table.join('\n'));
+  if (probe) console.log(probe);
+  console.log(`\n${table.join('\n')}`);
   if (profiles.length) console.log(`\n## Profile (mean per timed step)\n\n${profiles.join('\n')}`);
 }
 
