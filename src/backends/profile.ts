@@ -18,7 +18,7 @@ const KIND: Record<string, OpKind> = {
   softmax: 'attention', softmaxBackward: 'attention',
   layerNorm: 'norm', layerNormBackward: 'norm', rmsNorm: 'norm', rmsNormBackward: 'norm',
   crossEntropy: 'cross-entropy', crossEntropyBackward: 'cross-entropy',
-  adamw: 'adamw',
+  adamw: 'adamw', adamwMany: 'adamw',
   unary: 'elementwise', binary: 'elementwise', copyStrided: 'elementwise', fill: 'elementwise', sumReduce: 'elementwise',
 };
 
