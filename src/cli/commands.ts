@@ -7,8 +7,9 @@ import { registerGenerate } from './generate.js';
 import { registerEval } from './eval.js';
 import { registerMemory } from './memory.js';
 import { registerQuickstart } from './quickstart.js';
+import { registerRecipe } from './recipe.js';
 
-const COMMANDS: ((program: Command) => void)[] = [registerTrain, registerExport, registerConvert, registerGenerate, registerEval, registerMemory, registerQuickstart];
+const COMMANDS: ((program: Command) => void)[] = [registerTrain, registerExport, registerConvert, registerGenerate, registerEval, registerMemory, registerQuickstart, registerRecipe];
 
 export function registerCommands(program: Command): void {
   for (const register of COMMANDS) register(program);
