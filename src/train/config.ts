@@ -94,7 +94,8 @@ export const configSchema = z.object({
 export type TrainConfig = z.infer<typeof configSchema>;
 export type MethodConfig = TrainConfig['method'];
 
-function distance(a: string, b: string): number {
+/** Edit distance between two keys (for "did you mean" suggestions). */
+export function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++) {

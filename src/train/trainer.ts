@@ -22,6 +22,8 @@ export interface StepMetrics {
   lr: number;
   gradNorm: number;
   tokensPerSec: number;
+  /** Seconds of the step's compute (forward, backward, optimizer; eval excluded). */
+  seconds: number;
   activeLayers?: number[];
   memory: Record<string, number>;
   evalLoss?: number;
@@ -150,9 +152,10 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
     const started = performance.now();
     const { loss, gradNorm: norm, tokens, lr } = trainStep(ctx, step);
     const mem = memoryReport();
+    const seconds = (performance.now() - started) / 1000;
     norms?.afterStep(step + 1); // after the step's memory peaks are read (LoRA's merged norms use temporaries)
     const m: StepMetrics = {
-      step: step + 1, loss, lr, gradNorm: norm, tokensPerSec: tokens / ((performance.now() - started) / 1000),
+      step: step + 1, loss, lr, gradNorm: norm, tokensPerSec: tokens / seconds, seconds,
       ...(method instanceof Lisa ? { activeLayers: method.activeBlocks() } : {}),
       memory: { ...mem.peak, total: mem.peakTotal },
     };
