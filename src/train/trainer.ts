@@ -15,7 +15,7 @@ import { chooseCheckpoint, loadCheckpoint, saveCheckpoint, savedConfig, type Run
 import { comparableConfig, configDifferences, lockRunFolder, prepareFreshRun, RESUME_MAY_CHANGE, RunFolderError } from './run-folder.js';
 import { exportRun } from './export.js';
 import { TrainingError, totalStepsOf, trainStep, type StepContext } from './step.js';
-import { startTrajectory } from '../analysis/trajectory.js';
+import { startTrajectory } from './norms-trajectory.js';
 
 export interface StepMetrics {
   step: number;
