@@ -1,11 +1,13 @@
 // `lisa train CONFIG [--set key.path=value ...] [--resume] [--dry-run]`: progress bar on a terminal, plain lines otherwise;
-// Ctrl-C (or SIGTERM) stops after the current step, saves a checkpoint and exits with 128+signal.
+// Ctrl-C (or SIGTERM) stops after the current step, saves a checkpoint and exits with 128+signal; OUT/report.html
+// charts the run's logs at the end (and at an interrupt).
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { loadConfig } from '../train/config.js';
 import { findCheckpoint } from '../train/checkpoint.js';
 import { train, type StepMetrics } from '../train/trainer.js';
 import { signalExitCode, watchInterrupts } from '../train/interrupt.js';
+import { writeRunReport } from '../report/run-report.js';
 import { CliExit } from './exit.js';
 import { dryRun } from '../train/dry-run.js';
 import { formatDryRun } from './dry-run.js';
@@ -70,6 +72,7 @@ export function registerTrain(program: Command): void {
           onEval: (step, e) => above(`eval @ step ${step}: loss ${fmt(e.loss)} perplexity ${fmt(e.perplexity, 2)} (${e.tokens} tokens)`),
         });
         bar?.stop();
+        const report = await writeRunReport(cfg.out);
         const sig = interrupts.pending();
         if (r.stopped === 'interrupted' && sig) {
           // The signal handler's notice moved the cursor below the bar, which stop() does not know: clear from the
@@ -82,7 +85,7 @@ export function registerTrain(program: Command): void {
           throw new CliExit(signalExitCode(sig));
         } else {
           process.stdout.write(`done: ${r.steps} steps, last loss ${fmt(r.lastLoss)}${r.evalLoss !== undefined ? `, eval loss ${fmt(r.evalLoss)} (perplexity ${fmt(Math.exp(r.evalLoss), 2)})` : ''}\n`);
-          process.stdout.write(`exported to ${r.exportDir}\n`);
+          process.stdout.write(`exported to ${r.exportDir}\nreport: ${report}\n`);
         }
       } finally {
         bar?.stop();

@@ -17,7 +17,8 @@ export function exportRun(cfg: TrainConfig, parts: RunParts): string {
   }
   const dir = join(cfg.out, 'final');
   saveModel(dir, parts.model, { generationConfig: parts.modelDir ? readGenerationConfig(parts.modelDir) : undefined });
-  const tokDir = parts.modelDir ?? (typeof cfg.model === 'object' && 'init' in cfg.model ? cfg.model.tokenizer : undefined);
-  if (tokDir) copyTokenizerFiles(tokDir, dir);
+  if (parts.modelDir) copyTokenizerFiles(parts.modelDir, dir);
+  // An init model's tokenizer as loaded (tokenizer.json), whatever file it came from (.model, .bin, a folder).
+  else if (parts.tokenizer) parts.tokenizer.save(dir);
   return dir;
 }

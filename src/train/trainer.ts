@@ -3,8 +3,8 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memoryReport } from '../tensor/memory.js';
-import type { Schedule } from '../optim/schedule.js';
 import { setMatmulPrecision } from '../ops/matmul.js';
+import type { Schedule } from '../optim/schedule.js';
 import { Lisa } from '../finetune/lisa.js';
 import { LoraFineTune } from '../finetune/lora.js';
 import type { TrainConfig } from './config.js';
@@ -15,6 +15,7 @@ import { chooseCheckpoint, loadCheckpoint, saveCheckpoint, savedConfig, type Run
 import { comparableConfig, configDifferences, lockRunFolder, prepareFreshRun, RESUME_MAY_CHANGE, RunFolderError } from './run-folder.js';
 import { exportRun } from './export.js';
 import { TrainingError, totalStepsOf, trainStep, type StepContext } from './step.js';
+import { startTrajectory } from './norms-trajectory.js';
 
 export interface StepMetrics {
   step: number;
@@ -22,6 +23,8 @@ export interface StepMetrics {
   lr: number;
   gradNorm: number;
   tokensPerSec: number;
+  /** Seconds of the step's compute (forward, backward, optimizer; eval excluded). */
+  seconds: number;
   activeLayers?: number[];
   memory: Record<string, number>;
   evalLoss?: number;
@@ -127,6 +130,8 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
     opts.onEval?.(step, r);
     return r;
   };
+  // train.normsEvery: the per-layer weight-norm trajectory (OUT/norms.jsonl), cut back to the checkpoint on resume.
+  const norms = startTrajectory(cfg.out, t.normsEvery, model, cfg.method.kind === 'lora' ? cfg.method.alpha / cfg.method.rank : null, startStep, (msg) => opts.onWarning?.(msg));
   opts.onStart?.({ totalSteps, startStep, trainExamples: parts.train.length, evalExamples: parts.eval.length });
   if (startStep === 0 && t.evalEvery > 0 && parts.eval.length > 0) runEval(0);
 
@@ -150,8 +155,10 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
     const started = performance.now();
     const { loss, gradNorm: norm, tokens, lr } = trainStep(ctx, step);
     const mem = memoryReport();
+    const seconds = (performance.now() - started) / 1000;
+    norms?.afterStep(step + 1); // after the step's memory peaks are read (LoRA's merged norms use temporaries)
     const m: StepMetrics = {
-      step: step + 1, loss, lr, gradNorm: norm, tokensPerSec: tokens / ((performance.now() - started) / 1000),
+      step: step + 1, loss, lr, gradNorm: norm, tokensPerSec: tokens / seconds, seconds,
       ...(method instanceof Lisa ? { activeLayers: method.activeBlocks() } : {}),
       memory: { ...mem.peak, total: mem.peakTotal },
     };

@@ -3,12 +3,13 @@
 // A rounded to bfloat16, fp32 accumulation) under every path, against a float64 product of the bf16-rounded
 // inputs with a worst-case fp32 summation bound, and bit-identical between vdpbf16ps and its emulations.
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadNativeBackend, nativeAddon } from '../../src/backends/cpu-native.js';
+import { nativeAddon } from '../../src/backends/cpu-native.js';
+import { nativeAvailable } from '../../src/backends/index.js';
 import { cpuJs } from '../../src/backends/cpu-js/index.js';
 import { bf16BitsToF32, f32ToBf16Bits } from '../../src/util/bf16.js';
 import { Rng } from '../../src/util/rng.js';
 
-const have = loadNativeBackend() !== null;
+const have = nativeAvailable();
 const N = have ? nativeAddon() : null;
 type Level = 'avx512' | 'avx2' | 'portable';
 const LEVELS: Level[] = ['avx512', 'avx2', 'portable'];

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { runCli } from '../cli-helpers.js';
 import { writeFixtureRun, readMetrics } from './fixture-run.js';
-import { loadNativeBackend } from '../../src/backends/cpu-native.js';
+import { nativeAvailable } from '../../src/backends/index.js';
 import { setMatmulPrecision } from '../../src/ops/matmul.js';
 import { validateConfig, ConfigError } from '../../src/train/config.js';
 
@@ -24,7 +24,7 @@ async function losses(matmulPrecision: 'float32' | 'bfloat16'): Promise<number[]
 }
 
 describe('train.matmulPrecision', () => {
-  it.skipIf(loadNativeBackend() === null)('bfloat16 changes the loss by about bf16 rounding', async () => {
+  it.skipIf(!nativeAvailable())('bfloat16 changes the loss by about bf16 rounding', async () => {
     const f32 = await losses('float32');
     const bf16 = await losses('bfloat16');
     expect(f32).toHaveLength(STEPS);
