@@ -21,7 +21,8 @@ const modelSchema = z.union([
 const dataSchema = z.object({
   path: z.string().min(1),
   format: z.enum(['auto', 'alpaca', 'chat', 'text', 'pretokenized', 'gsm8k', 'pubmedqa']).default('auto'),
-  maxLength: positiveInt.default(512),
+  /** Tokens per example; without it, the model's context capped at DEFAULT_MAX_LENGTH_CAP (see dataMaxLength). */
+  maxLength: positiveInt.optional(),
   maskPrompt: z.boolean().default(true),
   packing: z.boolean().default(false),
   shuffle: z.boolean().default(true),
@@ -89,6 +90,14 @@ export const configSchema = z.object({
 }).strict();
 
 export type TrainConfig = z.infer<typeof configSchema>;
+
+/** The longest default data.maxLength: longer contexts are rarely what a first run on a CPU wants. */
+export const DEFAULT_MAX_LENGTH_CAP = 2048;
+
+/** data.maxLength of a run on a model with this context: the configured value, else min(context, 2048). */
+export function dataMaxLength(cfg: Pick<TrainConfig, 'data'>, context: number): number {
+  return cfg.data.maxLength ?? Math.min(context, DEFAULT_MAX_LENGTH_CAP);
+}
 export type MethodConfig = TrainConfig['method'];
 
 function distance(a: string, b: string): number {
