@@ -4,8 +4,10 @@ import { readFileSync } from 'node:fs';
 import type { Tokenizer } from './tokenizer.js';
 import { IGNORE_INDEX, type Example } from './example.js';
 import { DataError } from './pretokenized.js';
+import { isParquetFile, readParquet } from './parquet.js';
 
-/** One record of a data file and where it is, for errors: "file:line" (JSONL) or "file[index]" (JSON array). */
+/** One record of a data file and where it is, for errors: "file:line" (JSONL), "file[index]" (JSON array) or
+ *  "file row n" (Parquet, 1-based). */
 export interface SourceRecord {
   value: unknown;
   where: string;
@@ -35,10 +37,15 @@ export function parseJsonFile(path: string, text: string): unknown {
 }
 
 /**
- * The records of a JSON array file (text starts with '[') or of a JSONL file (one JSON value per non-empty
- * line). JSONL records are located by 1-based line, array records by 0-based index.
+ * The records of a Parquet file (one per row), a JSON array file (text starts with '[') or a JSONL file (one JSON
+ * value per non-empty line). JSONL records are located by 1-based line, array records by 0-based index.
  */
-export function readRecords(path: string, text: string = readDataText(path)): SourceRecord[] {
+export function readRecords(path: string, text?: string): SourceRecord[] {
+  if (isParquetFile(path)) return readParquet(path).rows.map((value, i) => ({ value, where: `${path} row ${i + 1}` }));
+  return readJsonRecords(path, text ?? readDataText(path));
+}
+
+function readJsonRecords(path: string, text: string): SourceRecord[] {
   if (text.trimStart().startsWith('[')) {
     const arr = parseJsonFile(path, text);
     if (!Array.isArray(arr)) throw new DataError(`${path}: expected a JSON array of records`);

@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LisaError } from '../util/errors.js';
 import { showValue } from '../util/show.js';
+import { DATA_FORMATS } from '../data/load.js';
 
 export class ConfigError extends LisaError {}
 
@@ -20,7 +21,7 @@ const modelSchema = z.union([
 
 const dataSchema = z.object({
   path: z.string().min(1),
-  format: z.enum(['auto', 'alpaca', 'chat', 'text', 'pretokenized', 'gsm8k', 'pubmedqa']).default('auto'),
+  format: z.enum(DATA_FORMATS).default('auto'),
   /** Tokens per example; without it, the model's context capped at DEFAULT_MAX_LENGTH_CAP (see dataMaxLength). */
   maxLength: positiveInt.optional(),
   maskPrompt: z.boolean().default(true),
