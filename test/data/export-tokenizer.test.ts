@@ -1,13 +1,20 @@
 // Every export carries its tokenizer: runs from init with a GPT-2 (encoder.json + vocab.bpe), SentencePiece
 // (tokenizer.model), llama2.c (.bin) or HF (tokenizer.json) tokenizer write tokenizer.json + tokenizer_config.json
-// into final/ (and the LoRA adapter folder), which encode and decode a known text exactly as the source does, and
-// `lisa generate` runs on the export.
+// into final/ (and the LoRA adapter folder), which encode and decode a known text exactly as the source does and as
+// Hugging Face `tokenizers` does with the same file (test/fixtures/tokenizer-export.json), and `lisa generate` runs
+// on the export.
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDirs } from '../cli-helpers.js';
 import { loadTokenizer } from '../../src/data/tokenizer.js';
-import { haveSharedData, sharedData } from '../helpers.js';
+import { haveSharedData, repoRoot, sharedData } from '../helpers.js';
+
+/** Ids from HF tokenizers 0.23 on the tokenizer.json each converted kind exports (scripts/gen_tokenizer_export_fixture.py). */
+const HF = JSON.parse(readFileSync(join(repoRoot, 'test/fixtures/tokenizer-export.json'), 'utf8')) as {
+  probe: string; kinds: Record<string, { sha256: string; ids: number[]; idsNoSpecial: number[]; decoded: string }>;
+};
 
 const tmp = tempDirs('lisa-export-tok');
 const TEXT = 'Once upon a time, there was a little girl named Lily. She liked to play in the park with her dog.\n';
@@ -17,10 +24,10 @@ const llama = (vocab: number) => ({ architectures: ['LlamaForCausalLM'], model_t
   intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 32,
   rms_norm_eps: 1e-5, tie_word_embeddings: true });
 const SOURCES = [
-  { kind: 'GPT-2 encoder.json + vocab.bpe', tokenizer: 'tokenizers/gpt2', init: { model_type: 'gpt2', vocab_size: 50257, n_positions: 32, n_embd: 8, n_layer: 1, n_head: 2 }, converted: true },
-  { kind: 'SentencePiece tokenizer.model', tokenizer: 'tokenizers/llama2/tokenizer.model', init: llama(32000), converted: true },
-  { kind: 'llama2.c tokenizer .bin', tokenizer: 'models/stories260K/tok512.bin', init: llama(512), converted: true },
-  { kind: 'HF tokenizer.json', tokenizer: 'tokenizers/mistral', init: llama(32000), converted: false },
+  { kind: 'GPT-2 encoder.json + vocab.bpe', tokenizer: 'tokenizers/gpt2', init: { model_type: 'gpt2', vocab_size: 50257, n_positions: 32, n_embd: 8, n_layer: 1, n_head: 2 }, hf: 'gpt2' },
+  { kind: 'SentencePiece tokenizer.model', tokenizer: 'tokenizers/llama2/tokenizer.model', init: llama(32000), hf: 'sentencepiece' },
+  { kind: 'llama2.c tokenizer .bin', tokenizer: 'models/stories260K/tok512.bin', init: llama(512), hf: 'llama2c' },
+  { kind: 'HF tokenizer.json', tokenizer: 'tokenizers/mistral', init: llama(32000), hf: null },
 ];
 
 async function train(tokenizer: string, init: object, method: object = { kind: 'full' }): Promise<string> {
@@ -45,7 +52,17 @@ describe.runIf(haveSharedData())('the export carries its tokenizer', () => {
       const json = JSON.parse(readFileSync(join(final, 'tokenizer.json'), 'utf8')) as { model: { type: string } };
       expect(json.model.type).toBe('BPE');
       const cfg = JSON.parse(readFileSync(join(final, 'tokenizer_config.json'), 'utf8')) as { tokenizer_class?: string };
-      if (s.converted) expect(['GPT2Tokenizer', 'LlamaTokenizer']).toContain(cfg.tokenizer_class);
+      if (s.hf !== null) {
+        expect(['GPT2Tokenizer', 'LlamaTokenizer']).toContain(cfg.tokenizer_class);
+        // The very file HF tokenizers loaded when the fixture was made, and the ids it gave.
+        const hf = HF.kinds[s.hf]!;
+        expect(createHash('sha256').update(readFileSync(join(final, 'tokenizer.json'))).digest('hex')).toBe(hf.sha256);
+        const tok = loadTokenizer(final);
+        expect(tok.encode(HF.probe)).toEqual(hf.ids);
+        expect(tok.encode(HF.probe, { addSpecialTokens: false })).toEqual(hf.idsNoSpecial);
+        expect(tok.decode(hf.ids, { skipSpecialTokens: true })).toBe(hf.decoded);
+        expect(hf.decoded).toBe(HF.probe);
+      }
       const src = loadTokenizer(source);
       const exported = loadTokenizer(final);
       expect(exported.source).toBe(join(final, 'tokenizer.json'));
