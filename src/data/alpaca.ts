@@ -5,7 +5,7 @@ import type { Example } from './example.js';
 import type { ChatMessage } from './chat-template.js';
 import { chatExample } from './chat.js';
 import { DataError } from './pretokenized.js';
-import { describeValue, promptExample, readRecords, recordObject, type SourceRecord, stringField } from './prompt.js';
+import { describeValue, promptExample, readRecords, recordObject, type SourceRecord, stringField, type ColumnMap } from './prompt.js';
 
 /**
  * The Stanford Alpaca prompt (tatsu-lab/stanford_alpaca), with a newline after "### Response:" as alpaca-lora and
@@ -59,8 +59,8 @@ function historyField(rec: SourceRecord): [string, string][] {
 }
 
 /** Reads and checks every record: instruction and output strings, input a string, null or missing, history optional. */
-export function readAlpaca(path: string): AlpacaRecord[] {
-  return readRecords(path).map((rec) => ({
+export function readAlpaca(path: string, columns?: ColumnMap): AlpacaRecord[] {
+  return readRecords(path, columns).map((rec) => ({
     instruction: stringField(rec, 'instruction'),
     input: stringField(rec, 'input', { optional: true }),
     output: stringField(rec, 'output'),

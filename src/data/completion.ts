@@ -6,7 +6,7 @@ import type { Example } from './example.js';
 import type { ChatMessage } from './chat-template.js';
 import { chatExample } from './chat.js';
 import { DataError } from './pretokenized.js';
-import { describeValue, promptExample, readRecords, recordObject } from './prompt.js';
+import { describeValue, promptExample, readRecords, recordObject, type ColumnMap } from './prompt.js';
 
 export type CompletionRecord =
   | { kind: 'text'; prompt: string; completion: string; where: string }
@@ -23,8 +23,8 @@ function messages(where: string, key: string, v: unknown[]): ChatMessage[] {
 }
 
 /** Reads and checks every record: prompt and completion both strings, or both lists of {role, content}. */
-export function readCompletions(path: string): CompletionRecord[] {
-  return readRecords(path).map((rec): CompletionRecord => {
+export function readCompletions(path: string, columns?: ColumnMap): CompletionRecord[] {
+  return readRecords(path, columns).map((rec): CompletionRecord => {
     const obj = recordObject(rec);
     const { prompt, completion } = obj;
     if (typeof prompt === 'string' && typeof completion === 'string') return { kind: 'text', prompt, completion, where: rec.where };

@@ -3,7 +3,7 @@
 import type { Tokenizer } from './tokenizer.js';
 import type { Example } from './example.js';
 import { readPretokenized, DataError } from './pretokenized.js';
-import { parseJsonFile, readDataText, truncateExample } from './prompt.js';
+import { parseJsonFile, readDataText, renameColumns, truncateExample, type ColumnMap } from './prompt.js';
 import { alpacaExample, readAlpaca } from './alpaca.js';
 import { chatExample, readChat } from './chat.js';
 import { readShareGpt } from './sharegpt.js';
@@ -26,6 +26,8 @@ export interface DataOptions {
   packing: boolean;
   /** Use only the first `limit` records (text: the first `limit` chunks). */
   limit?: number;
+  /** The readers' field names -> the file's column names, for files named otherwise (not pretokenized, pubmedqa). */
+  columns?: ColumnMap;
 }
 
 export interface DataStats {
@@ -56,11 +58,12 @@ const COLUMNS: Partial<Record<DataFormat, string[]>> = {
  * conversations -> sharegpt, instruction -> alpaca, prompt + completion -> prompt-completion, question + answer
  * with "####" -> gsm8k, text -> text, entries with QUESTION and final_decision -> pubmedqa.
  */
-export function detectFormat(path: string): Exclude<DataFormat, 'auto'> {
+export function detectFormat(path: string, columns: ColumnMap = {}): Exclude<DataFormat, 'auto'> {
   if (isPlainTextFile(path)) return 'text';
   const parquet = isParquetFile(path);
-  const first = parquet ? readParquet(path).rows[0] : firstRecord(path, readDataText(path));
-  if (first === undefined) throw new DataError(`${path}: the dataset is empty`);
+  const raw = parquet ? readParquet(path).rows[0] : firstRecord(path, readDataText(path));
+  if (raw === undefined) throw new DataError(`${path}: the dataset is empty`);
+  const first = renameColumns(raw, columns);
   const keys = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
   const r = keys(first);
   if ('input_ids' in r && !parquet) return 'pretokenized';
@@ -72,7 +75,7 @@ export function detectFormat(path: string): Exclude<DataFormat, 'auto'> {
   if (typeof r['text'] === 'string') return 'text';
   if (parquet) {
     throw new DataError(`${path}: cannot tell the data format from the Parquet columns (found: ${readParquet(path).columns.join(', ') || 'none'}); ` +
-      `expected instruction + output (alpaca), messages (chat), conversations (sharegpt), prompt + completion, or text; or set data.format`);
+      `expected instruction + output (alpaca), messages (chat), conversations (sharegpt), prompt + completion, or text; map yours with data.columns, or set data.format`);
   }
   const entry = keys(Object.values(r)[0]);
   if ('QUESTION' in entry && 'final_decision' in entry) return 'pubmedqa';
@@ -81,14 +84,15 @@ export function detectFormat(path: string): Exclude<DataFormat, 'auto'> {
 }
 
 /** A Parquet file must have the columns its format reads; the error names the columns it has. */
-function checkParquetColumns(path: string, format: Exclude<DataFormat, 'auto'>): void {
+function checkParquetColumns(path: string, format: Exclude<DataFormat, 'auto'>, mapped: ColumnMap = {}): void {
   const needed = COLUMNS[format];
   const { columns } = readParquet(path);
+  const present = new Set([...columns, ...Object.entries(mapped).filter(([, theirs]) => columns.includes(theirs)).map(([ours]) => ours)]);
   if (needed === undefined) throw new DataError(`${path}: format '${format}' cannot be read from Parquet; expected one of ${Object.keys(COLUMNS).join(', ')}`);
-  const missing = needed.filter((c) => !columns.includes(c));
+  const missing = needed.filter((c) => !present.has(c));
   if (missing.length > 0) {
     throw new DataError(`${path}: format '${format}' needs the column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c}'`).join(', ')}; ` +
-      `the file has columns: ${columns.join(', ') || 'none'}`);
+      `the file has columns: ${columns.join(', ') || 'none'}${Object.keys(mapped).length ? ` (data.columns maps ${JSON.stringify(mapped)})` : ''}`);
   }
 }
 
@@ -110,8 +114,9 @@ function firstRecord(path: string, text: string): unknown {
 
 /** Reads a dataset and reports what happened to its records. */
 export function loadDataset(opts: DataOptions, tokenizer: Tokenizer | null, vocabSize?: number): { examples: Example[]; stats: DataStats } {
-  const format = opts.format === 'auto' ? detectFormat(opts.path) : opts.format;
-  if (isParquetFile(opts.path)) checkParquetColumns(opts.path, format);
+  const cols = opts.columns;
+  const format = opts.format === 'auto' ? detectFormat(opts.path, cols) : opts.format;
+  if (isParquetFile(opts.path)) checkParquetColumns(opts.path, format, cols);
   if (!Number.isInteger(opts.maxLength) || opts.maxLength < 2) throw new DataError(`${opts.path}: data.maxLength = ${opts.maxLength}; expected at least 2 (a position predicts the next token)`);
   const limit = opts.limit ?? Infinity;
   let records = 0;
@@ -129,14 +134,14 @@ export function loadDataset(opts: DataOptions, tokenizer: Tokenizer | null, voca
     };
     const mask = opts.maskPrompt;
     switch (format) {
-      case 'alpaca': examples = take(readAlpaca(opts.path)).map((r) => alpacaExample(tok, r, mask)); break;
-      case 'chat': examples = take(readChat(opts.path)).map((r) => chatExample(tok, r.messages, mask, r.where)); break;
-      case 'sharegpt': examples = take(readShareGpt(opts.path)).map((r) => chatExample(tok, r.messages, mask, r.where)); break;
-      case 'prompt-completion': examples = take(readCompletions(opts.path)).map((r) => completionExample(tok, r, mask)); break;
-      case 'gsm8k': examples = take(readGsm8k(opts.path)).map((r) => gsm8kExample(tok, r, mask)); break;
+      case 'alpaca': examples = take(readAlpaca(opts.path, cols)).map((r) => alpacaExample(tok, r, mask)); break;
+      case 'chat': examples = take(readChat(opts.path, cols)).map((r) => chatExample(tok, r.messages, mask, r.where)); break;
+      case 'sharegpt': examples = take(readShareGpt(opts.path, cols)).map((r) => chatExample(tok, r.messages, mask, r.where)); break;
+      case 'prompt-completion': examples = take(readCompletions(opts.path, cols)).map((r) => completionExample(tok, r, mask)); break;
+      case 'gsm8k': examples = take(readGsm8k(opts.path, cols)).map((r) => gsm8kExample(tok, r, mask)); break;
       case 'pubmedqa': examples = take(readPubmedqa(opts.path)).map((e) => pubmedqaExample(tok, e, mask)); break;
       case 'text': {
-        const docs = readTextDocuments(opts.path);
+        const docs = readTextDocuments(opts.path, cols);
         records = docs.length;
         examples = [];
         for (const d of docs) {

@@ -36,13 +36,30 @@ export function parseJsonFile(path: string, text: string): unknown {
   }
 }
 
+/** data.columns: the readers' field names -> the file's column names (e.g. {instruction: 'question'}). */
+export type ColumnMap = Readonly<Record<string, string>>;
+
+/** The field names data.columns may map: those the record readers read. */
+export const RECORD_FIELDS = ['instruction', 'input', 'output', 'history', 'messages', 'conversations', 'system', 'prompt', 'completion', 'text', 'question', 'answer'] as const;
+
 /**
  * The records of a Parquet file (one per row), a JSON array file (text starts with '[') or a JSONL file (one JSON
- * value per non-empty line). JSONL records are located by 1-based line, array records by 0-based index.
+ * value per non-empty line). JSONL records are located by 1-based line, array records by 0-based index. With
+ * `columns`, each record object also gets the field `ours` holding its column `theirs`.
  */
-export function readRecords(path: string, text?: string): SourceRecord[] {
-  if (isParquetFile(path)) return readParquet(path).rows.map((value, i) => ({ value, where: `${path} row ${i + 1}` }));
-  return readJsonRecords(path, text ?? readDataText(path));
+export function readRecords(path: string, columns?: ColumnMap): SourceRecord[] {
+  const records = isParquetFile(path)
+    ? readParquet(path).rows.map((value, i) => ({ value: value as unknown, where: `${path} row ${i + 1}` }))
+    : readJsonRecords(path, readDataText(path));
+  return columns === undefined || Object.keys(columns).length === 0 ? records : records.map((r) => ({ ...r, value: renameColumns(r.value, columns) }));
+}
+
+/** A record object with each mapped column also under the readers' name (non-objects are returned as they are). */
+export function renameColumns(value: unknown, columns: ColumnMap): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [ours, theirs] of Object.entries(columns)) if (Object.hasOwn(out, theirs)) out[ours] = out[theirs];
+  return out;
 }
 
 function readJsonRecords(path: string, text: string): SourceRecord[] {

@@ -3,7 +3,7 @@
 import type { ChatMessage } from './chat-template.js';
 import type { ChatRecord } from './chat.js';
 import { DataError } from './pretokenized.js';
-import { describeValue, readRecords, recordObject } from './prompt.js';
+import { describeValue, readRecords, recordObject, type ColumnMap } from './prompt.js';
 
 /** ShareGPT speaker names and the chat roles they become (FastChat's and LLaMA-Factory's names). */
 const SHAREGPT_ROLES: ReadonlyMap<string, string> = new Map([
@@ -18,9 +18,9 @@ const SHAREGPT_ROLES: ReadonlyMap<string, string> = new Map([
  * Reads and checks every record: a non-empty `conversations` list of {from: a known speaker, value: string}; an
  * optional top-level `system` string (LLaMA-Factory's system column) becomes the first message.
  */
-export function readShareGpt(path: string): ChatRecord[] {
+export function readShareGpt(path: string, columns?: ColumnMap): ChatRecord[] {
   const known = [...SHAREGPT_ROLES.keys()].join(', ');
-  return readRecords(path).map((rec) => {
+  return readRecords(path, columns).map((rec) => {
     const obj = recordObject(rec);
     const raw = obj['conversations'];
     if (raw === undefined) throw new DataError(`${rec.where}: missing 'conversations' (expected a list of {from, value})`);

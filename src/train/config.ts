@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { LisaError } from '../util/errors.js';
 import { showValue } from '../util/show.js';
 import { DATA_FORMATS } from '../data/load.js';
+import { RECORD_FIELDS } from '../data/prompt.js';
 
 export class ConfigError extends LisaError {}
 
@@ -31,6 +32,8 @@ const dataSchema = z.object({
   evalSplit: z.number().min(0).max(0.9).default(0.05),
   evalPath: z.string().optional(),
   limit: positiveInt.optional(),
+  /** Field names the readers expect -> the file's column names, e.g. {instruction: question, output: answer}. */
+  columns: z.record(z.enum(RECORD_FIELDS), z.string().min(1)).optional(),
 }).strict();
 
 const methodSchema = z.discriminatedUnion('kind', [

@@ -9,6 +9,7 @@ import { loadTokenizer, type Tokenizer } from '../../src/data/tokenizer.js';
 import { IGNORE_INDEX, type Example } from '../../src/data/example.js';
 import { detectFormat, loadExamples, type DataOptions } from '../../src/data/load.js';
 import { alpacaPrompt } from '../../src/data/alpaca.js';
+import { validateConfig } from '../../src/train/config.js';
 import { haveSharedData, sharedData } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -110,6 +111,21 @@ describe.runIf(HAVE)('data formats', () => {
       expect(() => loadExamples(opts(p), gpt2)).toThrow(/odd\.parquet: cannot tell the data format from the Parquet columns \(found: question_text, reply\)/);
       expect(() => loadExamples(opts(p, { format: 'alpaca' }), gpt2)).toThrow(/odd\.parquet: format 'alpaca' needs the columns 'instruction', 'output'; the file has columns: question_text, reply/);
       expect(() => loadExamples(opts(file('bad.parquet', 'not parquet')), gpt2)).toThrow(/bad\.parquet: cannot read the Parquet file/);
+    });
+
+    it('data.columns maps other column names (Parquet and JSONL) onto the readers\' fields', () => {
+      const columns = { instruction: 'question_text', output: 'reply' };
+      const rows = ALPACA.map((r) => ({ question_text: r.instruction, reply: r.output }));
+      const p = writeParquet('qa.parquet', [{ name: 'question_text', data: rows.map((r) => r.question_text) }, { name: 'reply', data: rows.map((r) => r.reply) }]);
+      expect(detectFormat(p, columns)).toBe('alpaca');
+      const want = loadExamples(opts(file('a.jsonl', jsonl(ALPACA.map((r) => ({ instruction: r.instruction, output: r.output }))))), gpt2, undefined, quiet);
+      expect(loadExamples(opts(p, { columns }), gpt2, undefined, quiet)).toEqual(want);
+      expect(loadExamples(opts(file('q.jsonl', jsonl(rows)), { columns }), gpt2, undefined, quiet)).toEqual(want);
+      expect(() => loadExamples(opts(p, { format: 'alpaca', columns: { instruction: 'question_text' } }), gpt2))
+        .toThrow(/qa\.parquet: format 'alpaca' needs the column 'output'; the file has columns: question_text, reply \(data\.columns maps/);
+      const cfg = { model: 'm', out: 'o', data: { path: 'd.parquet', columns: { instructions: 'q' } } };
+      expect(() => validateConfig(cfg, 'c.yaml')).toThrow(/c\.yaml: 'data\.columns\.instructions'/);
+      expect(validateConfig({ ...cfg, data: { path: 'd.parquet', columns } }, 'c.yaml').data.columns).toEqual(columns);
     });
   });
 
