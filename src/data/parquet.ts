@@ -51,7 +51,7 @@ export function readParquet(path: string): ParquetTable {
   let key = path;
   try {
     const st = statSync(path);
-    key = `${path}\0${st.size}\0${st.mtimeMs}`;
+    key = `${path}\0${st.ino}\0${st.size}\0${st.mtimeMs}\0${st.ctimeMs}`;
   } catch {
     // the worker reports the error
   }

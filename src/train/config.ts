@@ -96,7 +96,7 @@ export const configSchema = z.object({
 export type TrainConfig = z.infer<typeof configSchema>;
 
 /** The longest default data.maxLength: longer contexts are rarely what a first run on a CPU wants. */
-export const DEFAULT_MAX_LENGTH_CAP = 2048;
+const DEFAULT_MAX_LENGTH_CAP = 2048;
 
 /** data.maxLength of a run on a model with this context: the configured value, else min(context, 2048). */
 export function dataMaxLength(cfg: Pick<TrainConfig, 'data'>, context: number): number {
