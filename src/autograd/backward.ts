@@ -2,7 +2,8 @@
 // accumulate into .grad (category 'gradients'); intermediate gradients are freed as soon as they are used, and
 // what each node saved for backward as soon as its backward has run. A graph is used once.
 import { Tensor, releaseNode } from '../tensor/tensor.js';
-import { scope, untrack } from '../tensor/scope.js';
+import { scope } from '../tensor/scope.js';
+import { untrack } from '../tensor/scope-stack.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { shapesEqual, fmtShape, contiguousStrides } from '../util/shape.js';
 import { noGrad } from './tape.js';

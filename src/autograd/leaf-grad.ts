@@ -2,7 +2,7 @@
 // accumulate that input's gradient straight into leaf.grad (a GEMM with beta = 1, a scatter-add), so no
 // full-size temporary is ever live beside it. The op then returns null for that input.
 import { Tensor } from '../tensor/tensor.js';
-import { untrack } from '../tensor/scope.js';
+import { untrack } from '../tensor/scope-stack.js';
 
 /** leaf.grad, created zero-filled (kept, category 'gradients') if absent; null when t is not a dense leaf
  *  that requires grad (its gradient then flows through the graph as usual). */

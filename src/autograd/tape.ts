@@ -1,12 +1,8 @@
 // Grad mode and op recording: an op's output gets a GradNode when grad is enabled and an input requires grad.
 import type { GradNode, Tensor } from '../tensor/tensor.js';
-import { trackNodeInScope } from '../tensor/scope.js';
+import { trackNodeInScope } from '../tensor/scope-stack.js';
 
 let gradEnabled = true;
-
-export function isGradEnabled(): boolean {
-  return gradEnabled;
-}
 
 function withGradMode<T>(enabled: boolean, fn: () => T): T {
   const prev = gradEnabled;

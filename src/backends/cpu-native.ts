@@ -96,10 +96,6 @@ export function loadNativeBackend(): Backend | null {
   return backend;
 }
 
-export function isNativeAvailable(): boolean {
-  return loadNativeBackend() !== null;
-}
-
 /** Why cpu-native is unavailable ('' when it is available). */
 export function nativeUnavailableReason(): string {
   tryLoad();
@@ -111,13 +107,6 @@ export function nativeAddon(): NativeAddon {
   tryLoad();
   if (!addon) throw new BackendError(`cpu-native backend unavailable: ${reason}`);
   return addon;
-}
-
-/** The cpu-native Backend; throws BackendError "cpu-native backend unavailable: <why>" when it did not load. */
-export function cpuNative(): Backend {
-  const b = loadNativeBackend();
-  if (!b) throw new BackendError(`cpu-native backend unavailable: ${reason}`);
-  return b;
 }
 
 function makeBackend(N: NativeAddon): Backend {

@@ -103,7 +103,10 @@ export function formatMemoryTable(estimates: MemoryEstimate[], measured?: Measur
   for (const e of estimates) {
     head1.push(e.label);
     head2.push(measured ? 'estimate' : '');
-    if (measured) head1.push('', ''), head2.push('measured', 'ratio');
+    if (measured) {
+      head1.push('', '');
+      head2.push('measured', 'ratio');
+    }
   }
   for (const row of ROWS) {
     const line = [row.label];

@@ -73,7 +73,6 @@ export const SPM_NORMAL = 1;
 export const SPM_UNKNOWN = 2;
 export const SPM_CONTROL = 3;
 export const SPM_USER_DEFINED = 4;
-export const SPM_UNUSED = 5;
 export const SPM_BYTE = 6;
 
 /**

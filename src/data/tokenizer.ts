@@ -18,7 +18,7 @@ import { convertLlama2cTokenizer } from './tokenizer-convert-llama2c.js';
 import { convertSentencePieceTokenizer } from './tokenizer-convert-sentencepiece.js';
 
 export { TokenizerFileError } from './tokenizer-convert-common.js';
-export type { AddedTokenJson, TokenizerConfigJson, TokenizerFiles, TokenizerJson } from './tokenizer-convert-common.js';
+export type { TokenizerConfigJson, TokenizerFiles, TokenizerJson } from './tokenizer-convert-common.js';
 export { convertGpt2Tokenizer } from './tokenizer-convert-gpt2.js';
 export { convertLlama2cTokenizer } from './tokenizer-convert-llama2c.js';
 export { convertSentencePieceTokenizer, parseSentencePieceModel } from './tokenizer-convert-sentencepiece.js';

@@ -5,7 +5,7 @@ import { isAbsolute, join, normalize, sep } from 'node:path';
 import { writeTextAtomicSync } from './atomic.js';
 import { FormatError, MissingFileError, WriteArgumentError } from './errors.js';
 import { openSafetensors, type SafetensorsFile, type TensorInfo } from './safetensors.js';
-import { safetensorsFileSize, writeSafetensors, type TensorToWrite, type WriteDtype } from './safetensors-write.js';
+import { writeSafetensors, type TensorToWrite, type WriteDtype } from './safetensors-write.js';
 
 export const CONFIG_FILE = 'config.json';
 export const GENERATION_CONFIG_FILE = 'generation_config.json';
@@ -325,9 +325,4 @@ export function copyTokenizerFiles(srcDir: string, dstDir: string): string[] {
     }
   }
   return copied;
-}
-
-/** Estimated bytes of the weights an export would write (single file). */
-export function estimateWeightsBytes(tensors: readonly TensorToWrite[], dtype: WriteDtype = 'F32'): number {
-  return safetensorsFileSize(tensors, { dtype });
 }

@@ -127,12 +127,6 @@ function writeBf16Tensor(fd: number, p: Planned, bits: Uint16Array): void {
   }
 }
 
-/** Bytes a safetensors file with these tensors would take (header included). */
-export function safetensorsFileSize(tensors: readonly TensorToWrite[], opts: WriteSafetensorsOptions = {}): number {
-  const planned = plan('<size>', tensors, opts.dtype ?? 'F32');
-  return 8 + headerBytes(planned, { format: 'pt', ...opts.metadata }).length + (planned.at(-1)?.end ?? 0);
-}
-
 /**
  * Write `tensors` to `path` as safetensors, atomically (temp file in the same directory, fsync, rename).
  * Tensors are stored in sorted-name order, as the reference library does. Returns the file size.

@@ -10,7 +10,7 @@ import { readFullySync } from './atomic.js';
 import { MAX_HEADER_BYTES, parseSafetensorsHeader, type TensorInfo } from './safetensors-header.js';
 
 export type { TensorInfo } from './safetensors-header.js';
-export { writeSafetensors, type TensorToWrite, type WriteDtype, type WriteSafetensorsOptions } from './safetensors-write.js';
+export { writeSafetensors, type WriteDtype } from './safetensors-write.js';
 
 const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 /** Elements converted per chunk for non-F32 dtypes (bounds the scratch buffer to a few MiB). */

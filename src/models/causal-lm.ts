@@ -15,8 +15,6 @@ export interface CausalLM extends Module {
   readonly config: ModelConfig;
   /** The transformer blocks, in order. */
   readonly blocks: readonly Module[];
-  /** Dotted-name prefix of block i (e.g. 'model.layers.3.'). */
-  blockPrefix(i: number): string;
   /** Parameters outside the blocks with their roles. A tied head appears once, as 'embed'. */
   nonBlockParameters(): { role: NonBlockRole; name: string; param: Parameter }[];
   /** Logits (B, T, V) for ids (B*T, row-major). With a cache, positions continue from cache.length. */

@@ -97,7 +97,6 @@ export class Gpt2Model extends Module implements CausalLM {
 
   get maxPositions(): number { return this.config.nPositions; }
 
-  blockPrefix(i: number): string { return `transformer.h.${i}.`; }
 
   nonBlockParameters(): { role: NonBlockRole; name: string; param: Parameter }[] {
     const t = this.transformer;

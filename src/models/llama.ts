@@ -119,7 +119,6 @@ export class LlamaModel extends Module implements CausalLM {
 
   get maxPositions(): number { return this.config.maxPositions; }
 
-  blockPrefix(i: number): string { return `model.layers.${i}.`; }
 
   nonBlockParameters(): { role: NonBlockRole; name: string; param: Parameter }[] {
     const out: { role: NonBlockRole; name: string; param: Parameter }[] = [

@@ -8,7 +8,7 @@ import type { WriteDtype } from '../io/safetensors.js';
 import { fmtShape, shapesEqual } from '../util/shape.js';
 import { parseConfig, toHfConfig, type ModelConfig } from './config.js';
 import type { CausalLM } from './causal-lm.js';
-import { createModel } from './index.js';
+import { createModel } from './create.js';
 import { memoryReport, restorePeaks } from '../tensor/memory.js';
 
 /** Buffers that HF checkpoints may carry and that are not parameters. */

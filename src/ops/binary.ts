@@ -5,7 +5,7 @@ import { record } from '../autograd/tape.js';
 import { broadcastShapes, broadcastStrides } from '../util/shape.js';
 import { checkSame, checkTensor } from './validate.js';
 import { dense, emptyLike } from './alloc.js';
-import { sumTo } from './reduce.js';
+import { sumTo } from './sum-to.js';
 
 /** Runs a binary kernel with broadcasting, unrecorded (also used inside backwards). */
 export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {

@@ -1,4 +1,4 @@
-// Tensor creation: from data, zeros/ones/full, seeded normal and uniform.
+// Tensor creation: from data, zeros/ones/full, seeded normal.
 import type { Backend, DType } from '../backends/backend.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ArgumentError } from '../util/errors.js';
@@ -53,16 +53,5 @@ export function randn(shape: readonly number[], rng: Rng, opts: CreateOpts & { m
   const mean = opts.mean ?? 0;
   const std = opts.std ?? 1;
   for (let i = 0; i < b.length; i++) b[i] = mean + std * rng.normal();
-  return t;
-}
-
-/** Uniform values in [low, high) from a seeded Rng. */
-export function rand(shape: readonly number[], rng: Rng, opts: CreateOpts & { low?: number; high?: number } = {}): Tensor {
-  const t = make(shape, opts);
-  if (t.isShapeOnly) return t;
-  const b = t.buf;
-  const low = opts.low ?? 0;
-  const high = opts.high ?? 1;
-  for (let i = 0; i < b.length; i++) b[i] = low + (high - low) * rng.uniform();
   return t;
 }

@@ -7,7 +7,7 @@ import { fmtShape } from '../util/shape.js';
 import { checkMinRank, checkOpts, checkRank, checkTensor, checkWeight } from './validate.js';
 import { dense, denseF32, emptyLike, release, weightBuf } from './alloc.js';
 import { reshape } from './view.js';
-import { sumTo } from './reduce.js';
+import { sumTo } from './sum-to.js';
 
 export interface MatmulOpts { transA?: boolean; transB?: boolean }
 

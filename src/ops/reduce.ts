@@ -1,8 +1,8 @@
-// sum and mean over dims (keepdim optional), and sumTo: the reduction that undoes broadcasting.
+// sum and mean over dims (keepdim optional).
 import type { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
-import { ArgumentError, ShapeError } from '../util/errors.js';
-import { fmtShape, normDim } from '../util/shape.js';
+import { ArgumentError } from '../util/errors.js';
+import { normDim } from '../util/shape.js';
 import { checkTensor } from './validate.js';
 import { dense, emptyLike, release } from './alloc.js';
 import { expand, reshape } from './view.js';
@@ -40,20 +40,4 @@ export function mean(x: Tensor, dims?: number | readonly number[], keepdim = fal
   const keep = reduceDims('mean', checkTensor('mean', 'x', x), dims);
   const count = x.shape.reduce((n, d, i) => (keep[i] ? n : n * d), 1);
   return scale(sum(x, dims, keepdim), 1 / count);
-}
-
-/** Sums g down to shape (the inverse of broadcasting shape up to g.shape). Not recorded: used by backwards. */
-export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
-  if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
-  const lead = g.rank - shape.length;
-  if (lead < 0) throw new ShapeError(`sumTo: cannot reduce ${fmtShape(g.shape)} to ${fmtShape(shape)}`);
-  const keep = g.shape.map((d, i) => i >= lead && shape[i - lead] === d);
-  for (let i = lead; i < g.rank; i++) {
-    if (!keep[i] && shape[i - lead] !== 1) throw new ShapeError(`sumTo: cannot reduce ${fmtShape(g.shape)} to ${fmtShape(shape)}`);
-  }
-  const gd = dense(g);
-  const out = emptyLike(g, shape);
-  g.backend.sumReduce(gd.buf, g.shape, keep, out.buf);
-  release(gd, g);
-  return out;
 }

@@ -34,11 +34,11 @@ export class AdamW {
   private readonly state = new Map<Parameter, AdamWParamState>();
 
   constructor(opts: AdamWOptions) {
-    this.lr = positive('lr', opts.lr, true);
+    this.lr = nonNegative('lr', opts.lr);
     this.beta1 = unit('beta1', opts.beta1 ?? 0.9);
     this.beta2 = unit('beta2', opts.beta2 ?? 0.999);
-    this.eps = positive('eps', opts.eps ?? 1e-8, true);
-    this.weightDecay = positive('weightDecay', opts.weightDecay ?? 0.01, true);
+    this.eps = nonNegative('eps', opts.eps ?? 1e-8);
+    this.weightDecay = nonNegative('weightDecay', opts.weightDecay ?? 0.01);
     this.decay = opts.decay ?? decayMatrices;
   }
 
@@ -123,8 +123,8 @@ function requireName(p: Parameter): string {
   return p.name;
 }
 
-function positive(name: string, v: number, allowZero: boolean): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+function nonNegative(name: string, v: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
     throw new ArgumentError(`AdamW: ${name} must be a non-negative number, got ${String(v)}`);
   }
   return v;

@@ -7,7 +7,7 @@ import type { Backend, Buf, DType } from '../backends/backend.js';
 const MIN_BYTES = 64 * 1024;
 const pools = new Map<string, Buf[]>();
 let cachedBytes = 0;
-let limitBytes = Number(process.env.LISA_POOL_BYTES ?? 2 * 1024 ** 3);
+const limitBytes = Number(process.env.LISA_POOL_BYTES ?? 2 * 1024 ** 3);
 
 const key = (backend: Backend, dtype: DType, n: number) => `${backend.name}:${dtype}:${n}`;
 
@@ -36,11 +36,4 @@ export function releaseBuffer(backend: Backend, dtype: DType, buf: Buf): void {
 /** Bytes held in the cache (not in use). */
 export function pooledBytes(): number {
   return cachedBytes;
-}
-
-/** Drops every cached buffer; limit sets the cache size (0 disables caching). */
-export function clearBufferPool(limit = limitBytes): void {
-  pools.clear();
-  cachedBytes = 0;
-  limitBytes = limit;
 }

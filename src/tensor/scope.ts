@@ -2,46 +2,23 @@
 // and what was kept on purpose (parameters, gradients, optimizer state, keep()). Graph nodes recorded inside
 // that the result does not lead back to are released too, so what they saved for backward is freed.
 import { releaseNode, type Tensor } from './tensor.js';
+import { popFrame, pushFrame, trackInScope, trackNodeInScope } from './scope-stack.js';
 
-interface Frame { tensors: Set<Tensor>; nodes: Tensor[] }
-const stack: Frame[] = [];
-
-/** Called by the Tensor constructor. */
-export function trackInScope(t: Tensor): void {
-  if (stack.length) stack[stack.length - 1].tensors.add(t);
-}
-
-/** Called when an op records a node on t (its output). */
-export function trackNodeInScope(t: Tensor): void {
-  if (stack.length) stack[stack.length - 1].nodes.push(t);
-}
-
-/** Removes t from every open scope: it will live until disposed by hand. */
-export function untrack(t: Tensor): void {
-  for (const s of stack) s.tensors.delete(t);
-}
-
-export function scopeDepth(): number {
-  return stack.length;
-}
-
-/** Runs fn; disposes every tensor created inside except tensors reachable from the result (a tensor, or
- *  arrays/plain objects of them), which move to the enclosing scope. */
+/** Runs fn; disposes every tensor created inside except tensors reachable from the result (a tensor, or any
+ *  nesting of arrays, Maps, Sets and objects holding them, however deep), which move to the enclosing scope. */
 export function scope<T>(fn: () => T): T {
-  const mine: Frame = { tensors: new Set(), nodes: [] };
-  stack.push(mine);
+  const mine = pushFrame();
   let result: T;
   try {
     result = fn();
   } catch (e) {
-    stack.pop();
+    popFrame();
     for (const t of mine.nodes) if (t.node) releaseNode(t.node);
     for (const t of mine.tensors) t.dispose();
     throw e;
   }
-  stack.pop();
-  const survivors = new Set<Tensor>();
-  collectTensors(result, survivors, 0);
+  popFrame();
+  const survivors = collectTensors(result);
   settleNodes(mine.nodes, survivors);
   for (const t of mine.tensors) {
     if (survivors.has(t)) trackInScope(t);
@@ -69,12 +46,26 @@ function settleNodes(nodes: Tensor[], survivors: Set<Tensor>): void {
   }
 }
 
-function collectTensors(v: unknown, out: Set<Tensor>, depth: number): void {
-  if (v === null || typeof v !== 'object' || depth > 4) return;
-  if ((v as { isTensor?: boolean }).isTensor === true) {
-    out.add(v as Tensor);
-    return;
+function isTensor(v: object): v is Tensor {
+  return (v as { isTensor?: unknown }).isTensor === true;
+}
+
+/** Every tensor reachable from v through arrays, Maps, Sets and objects' own enumerable fields, at any depth
+ *  (iterative, each object visited once, so cycles and deep nesting are fine). Typed arrays hold no tensors. */
+function collectTensors(v: unknown): Set<Tensor> {
+  const out = new Set<Tensor>();
+  const seen = new Set<object>();
+  const todo: unknown[] = [v];
+  while (todo.length) {
+    const x = todo.pop();
+    if (x === null || typeof x !== 'object' || seen.has(x)) continue;
+    seen.add(x);
+    if (isTensor(x)) out.add(x);
+    else if (ArrayBuffer.isView(x) || x instanceof ArrayBuffer) continue;
+    else if (Array.isArray(x)) todo.push(...x);
+    else if (x instanceof Map) for (const [k, val] of x) todo.push(k, val);
+    else if (x instanceof Set) todo.push(...x);
+    else todo.push(...Object.values(x));
   }
-  if (Array.isArray(v)) for (const x of v) collectTensors(x, out, depth + 1);
-  else if (Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) collectTensors(x, out, depth + 1);
+  return out;
 }

@@ -5,7 +5,7 @@ import { DisposedError, ArgumentError, DTypeError } from '../util/errors.js';
 import { bf16BitsArrayToF32 } from '../util/bf16.js';
 import { contiguousStrides, numel, fmtShape, type Shape } from '../util/shape.js';
 import { trackAlloc, trackFree, trackRecategorize, type MemoryCategory } from './memory.js';
-import { trackInScope, untrack } from './scope.js';
+import { trackInScope, untrack } from './scope-stack.js';
 import { allocBuffer, releaseBuffer } from './buffer-pool.js';
 
 export const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8, bfloat16: 2 };

@@ -73,7 +73,10 @@ function gpt2Reference(dir: string): (text: string) => number[] {
       const [a, b] = [word[best], word[best + 1]];
       const next: string[] = [];
       for (let i = 0; i < word.length; i++) {
-        if (i + 1 < word.length && word[i] === a && word[i + 1] === b) next.push(a + b), i++;
+        if (i + 1 < word.length && word[i] === a && word[i + 1] === b) {
+          next.push(a + b);
+          i++;
+        }
         else next.push(word[i]!);
       }
       word = next;

@@ -7,7 +7,7 @@ import { runCli } from '../cli-helpers.js';
 import { findCheckpoint } from '../../src/train/checkpoint.js';
 import { writeFixtureRun, readMetrics } from './fixture-run.js';
 
-function withConfig(mutate: (c: Record<string, any>) => void): { configPath: string; out: string; root: string } {
+function withConfig(mutate: (c: Record<string, Record<string, unknown>>) => void): { configPath: string; out: string; root: string } {
   const r = writeFixtureRun();
   const c = JSON.parse(readFileSync(r.configPath, 'utf8'));
   mutate(c);
