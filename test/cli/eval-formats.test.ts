@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createModel, initWeights, parseConfig, saveModel } from '../../src/models/index.js';
 import { loadTokenizer } from '../../src/data/tokenizer.js';
 import { Rng } from '../../src/util/rng.js';
+import { parquetWriteFile } from 'hyparquet-writer';
 import { runCli, tempDirs } from '../cli-helpers.js';
 import { haveSharedData, sharedData } from '../helpers.js';
 
@@ -14,11 +15,12 @@ const tmp = tempDirs('lisa-eval-formats');
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
 /** Each file holds one example; `scored` is its answer tokens counted by hand with GPT-2's vocabulary. */
-const CASES = [
+const CASES: { name: string; rows: Record<string, unknown>[]; scored: number; parquet?: boolean }[] = [
   // " Paris" "." <|endoftext|>
   { name: 'prompt-completion', rows: [{ prompt: 'The capital of France is', completion: ' Paris.' }], scored: 3 },
   // "Hi" "!" <|endoftext|>
   { name: 'alpaca', rows: [{ instruction: 'Say hi.', input: '', output: 'Hi!' }], scored: 3 },
+  { name: 'alpaca (Parquet)', rows: [{ instruction: 'Say hi.', input: '', output: 'Hi!' }], scored: 3, parquet: true },
   // Both responses: "Bon" "j" "our" ".<" "|" "im" "_" "end" "|" ">" "\n", then "Hi" "!" "<" "|" "im" "_" "end" "|" ">" "\n" <|endoftext|>
   { name: 'alpaca with history', rows: [{ instruction: 'Again?', output: 'Hi!', history: [['Greet me in French.', 'Bonjour.']] }], scored: 22 },
   // The fallback ChatML template's assistant turn: "Hi" "!" "<" "|" "im" "_" "end" "|" ">" "\n" <|endoftext|>
@@ -40,8 +42,11 @@ describe.runIf(haveSharedData())('lisa eval on instruction and chat data', () =>
   for (const c of CASES) {
     it(`${c.name}: the eval loss is the training loss of the same example`, async () => {
       const root = tmp();
-      const data = join(root, 'data.jsonl');
-      writeFileSync(data, jsonl(c.rows));
+      const data = join(root, c.parquet ? 'data.parquet' : 'data.jsonl');
+      if (c.parquet) {
+        const keys = Object.keys(c.rows[0]!) as (keyof (typeof c.rows)[0])[];
+        parquetWriteFile({ filename: data, columnData: keys.map((k) => ({ name: k, data: c.rows.map((r) => r[k]), type: 'STRING' as const })) });
+      } else writeFileSync(data, jsonl(c.rows));
       const e = await runCli(['eval', '--model', model, '--data', data, '--json']);
       expect(e.code, e.err).toBe(0);
       const ev = JSON.parse(e.out) as { loss: number; tokens: number };
