@@ -1,6 +1,6 @@
 // The layer order of design.md section 3, lowest first: a folder of src/ may import only from folders before it.
 export const LAYERS = [
-  'util', 'backends', 'tensor', 'autograd', 'ops', 'nn', 'io', 'data', 'models', 'optim', 'finetune', 'train',
+  'util', 'backends', 'tensor', 'autograd', 'ops', 'nn', 'io', 'data', 'models', 'optim', 'finetune', 'train', 'recipe',
   'report', 'analysis', 'compare', 'cli',
 ];
 

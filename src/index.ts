@@ -1,6 +1,7 @@
 // The public API of lisa-tune: `import { ... } from 'lisa-tune'`. Everything a program needs to train, load,
 // save, generate and estimate memory; the layers below stay internal.
-export { train, TrainingError, type TrainOptions, type TrainEvents, type TrainResult, type StepMetrics } from './train/trainer.js';
+export { train, type TrainOptions, type TrainEvents, type TrainResult, type StepMetrics } from './train/trainer.js';
+export { TrainingError } from './train/step.js';
 export { loadConfig, validateConfig, ConfigError, type TrainConfig, type MethodConfig } from './train/config.js';
 export { CheckpointError } from './train/checkpoint.js';
 export { RunFolderError } from './train/run-folder.js';

@@ -4,6 +4,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
+import { resolveModel } from '../io/hub.js';
 import { evalLm, LM_EVAL_FORMATS, type LmEvalFormat } from '../train/eval-lm.js';
 import { EVAL_TASKS, EVAL_TASK_NAMES, type EvalTaskName } from '../train/eval-tasks.js';
 
@@ -21,7 +22,7 @@ const positiveInt = (flag: string) => (v: string): number => {
 export function registerEval(program: Command): void {
   program.command('eval')
     .description('evaluate a model: mean next-token cross-entropy and perplexity on a data file')
-    .requiredOption('--model <dir>', 'HF model folder (tokenizer files are needed only by text formats and tasks)')
+    .requiredOption('--model <dir>', 'HF model folder or hub id (tokenizer files are needed only by text formats and tasks)')
     .requiredOption('--data <file>', 'data file')
     .addOption(new Option('--format <format>', 'data format (auto: detected from the file, as in training)').choices([...LM_EVAL_FORMATS]).default('auto'))
     .addOption(new Option('--task <name>', 'run a downstream task instead of the loss').choices([...EVAL_TASK_NAMES]))
@@ -30,9 +31,10 @@ export function registerEval(program: Command): void {
     .option('--limit <n>', 'evaluate only the first n rows', positiveInt('--limit'))
     .option('--json', 'print one JSON object', false)
     .action(async (o: EvalArgs) => {
-      const { model } = loadModel(o.model);
+      const dir = await resolveModel(o.model);
+      const { model } = loadModel(dir);
       let tokenizer: Tokenizer | null = null;
-      const getTokenizer = () => (tokenizer ??= loadTokenizer(o.model));
+      const getTokenizer = () => (tokenizer ??= loadTokenizer(dir));
       try {
         if (o.task !== undefined) {
           const metrics = await EVAL_TASKS[o.task]({ model, tokenizer: getTokenizer(), path: o.data, limit: o.limit });

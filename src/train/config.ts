@@ -7,6 +7,7 @@ import { LisaError } from '../util/errors.js';
 import { showValue } from '../util/show.js';
 import { DATA_FORMATS } from '../data/load.js';
 import { RECORD_FIELDS } from '../data/prompt.js';
+import type { ModelConfig } from '../models/config.js';
 
 export class ConfigError extends LisaError {}
 
@@ -82,6 +83,9 @@ const trainSchema = z.object({
   /** Keep only each block's input in forward and recompute the block in backward (less activation memory,
    *  about one more forward of compute); losses and weights are unchanged, bit for bit. */
   gradientCheckpointing: z.boolean().default(false),
+  /** Record each layer's weight norm every N optimizer steps (and at step 0) in OUT/norms.jsonl, for `lisa norms`;
+   *  null or absent: off. */
+  normsEvery: positiveInt.nullable().optional(),
 }).strict();
 
 export const configSchema = z.object({
@@ -98,13 +102,19 @@ export type TrainConfig = z.infer<typeof configSchema>;
 /** The longest default data.maxLength: longer contexts are rarely what a first run on a CPU wants. */
 const DEFAULT_MAX_LENGTH_CAP = 2048;
 
+/** The context (positions) of a model config. */
+export function modelContext(c: ModelConfig): number {
+  return c.family === 'gpt2' ? c.nPositions : c.maxPositions;
+}
+
 /** data.maxLength of a run on a model with this context: the configured value, else min(context, 2048). */
 export function dataMaxLength(cfg: Pick<TrainConfig, 'data'>, context: number): number {
   return cfg.data.maxLength ?? Math.min(context, DEFAULT_MAX_LENGTH_CAP);
 }
 export type MethodConfig = TrainConfig['method'];
 
-function distance(a: string, b: string): number {
+/** Edit distance between two keys (for "did you mean" suggestions). */
+export function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++) {
