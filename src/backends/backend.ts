@@ -31,7 +31,9 @@ export const BINARY_OPS: readonly BinaryOp[] = [
  *  op(A) is (M, K): A is stored (M, K) with row stride lda, or (K, M) when transA. Likewise op(B) is (K, N).
  *  A_b starts at aOffset + b * aBatchStride (a batch stride of 0 broadcasts one matrix over the batch).
  *  When beta == 0, C is not read (NaNs in C do not propagate). b may be bfloat16 bits (a stored weight), widened
- *  exactly to float32 while it is read: the result equals the GEMM on the widened values. */
+ *  exactly to float32 while it is read: the result equals the GEMM on the widened values.
+ *  bf16Dot (only with a bfloat16 b; train.matmulPrecision 'bfloat16'): alpha * op(A) is rounded to bfloat16
+ *  (round to nearest even, denormals to zero) and the products accumulate in fp32, as torch autocast does. */
 export interface GemmArgs {
   transA: boolean; transB: boolean;
   M: number; N: number; K: number;
@@ -40,7 +42,12 @@ export interface GemmArgs {
   a: Buf; aOffset: number; lda: number; aBatchStride: number;
   b: Buf | Bf16Buf; bOffset: number; ldb: number; bBatchStride: number;
   c: Buf; cOffset: number; ldc: number; cBatchStride: number;
+  bf16Dot?: boolean;
 }
+
+/** Precision of GEMMs through bfloat16 weights: 'float32' widens the weight (exact products); 'bfloat16' also
+ *  rounds the other operand to bfloat16 (GemmArgs.bf16Dot). */
+export type MatmulPrecision = 'float32' | 'bfloat16';
 
 export interface Backend {
   readonly name: 'cpu-js' | 'cpu-native' | 'meta';

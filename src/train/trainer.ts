@@ -3,6 +3,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memoryReport } from '../tensor/memory.js';
+import { setMatmulPrecision } from '../ops/matmul.js';
 import type { Schedule } from '../optim/schedule.js';
 import { Lisa } from '../finetune/lisa.js';
 import { LoraFineTune } from '../finetune/lora.js';
@@ -14,7 +15,7 @@ import { chooseCheckpoint, loadCheckpoint, saveCheckpoint, savedConfig, type Run
 import { comparableConfig, configDifferences, lockRunFolder, prepareFreshRun, RESUME_MAY_CHANGE, RunFolderError } from './run-folder.js';
 import { exportRun } from './export.js';
 import { TrainingError, totalStepsOf, trainStep, type StepContext } from './step.js';
-import { startTrajectory } from '../analysis/trajectory.js';
+import { startTrajectory } from './norms-trajectory.js';
 
 export interface StepMetrics {
   step: number;
@@ -61,9 +62,11 @@ function checkpointParams(parts: RunParts) {
 export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
   const release = lockRunFolder(cfg.out);
   let parts: RunParts | undefined;
+  const prevPrecision = setMatmulPrecision(cfg.train.matmulPrecision);
   try {
     return await trainLocked(cfg, opts, (p) => (parts = p));
   } finally {
+    setMatmulPrecision(prevPrecision);
     parts?.optimizer.dispose();
     parts?.model.dispose();
     release();
