@@ -5,6 +5,9 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { LisaError } from '../util/errors.js';
 import { showValue } from '../util/show.js';
+import { DATA_FORMATS } from '../data/load.js';
+import { RECORD_FIELDS } from '../data/prompt.js';
+import type { ModelConfig } from '../models/config.js';
 
 export class ConfigError extends LisaError {}
 
@@ -20,8 +23,9 @@ const modelSchema = z.union([
 
 const dataSchema = z.object({
   path: z.string().min(1),
-  format: z.enum(['auto', 'alpaca', 'chat', 'text', 'pretokenized', 'gsm8k', 'pubmedqa']).default('auto'),
-  maxLength: positiveInt.default(512),
+  format: z.enum(DATA_FORMATS).default('auto'),
+  /** Tokens per example; without it, the model's context capped at DEFAULT_MAX_LENGTH_CAP (see dataMaxLength). */
+  maxLength: positiveInt.optional(),
   maskPrompt: z.boolean().default(true),
   packing: z.boolean().default(false),
   shuffle: z.boolean().default(true),
@@ -29,6 +33,8 @@ const dataSchema = z.object({
   evalSplit: z.number().min(0).max(0.9).default(0.05),
   evalPath: z.string().optional(),
   limit: positiveInt.optional(),
+  /** Field names the readers expect -> the file's column names, e.g. {instruction: question, output: answer}. */
+  columns: z.record(z.enum(RECORD_FIELDS), z.string().min(1)).optional(),
 }).strict();
 
 const methodSchema = z.discriminatedUnion('kind', [
@@ -95,6 +101,19 @@ export const configSchema = z.object({
 }).strict();
 
 export type TrainConfig = z.infer<typeof configSchema>;
+
+/** The longest default data.maxLength: longer contexts are rarely what a first run on a CPU wants. */
+const DEFAULT_MAX_LENGTH_CAP = 2048;
+
+/** The context (positions) of a model config. */
+export function modelContext(c: ModelConfig): number {
+  return c.family === 'gpt2' ? c.nPositions : c.maxPositions;
+}
+
+/** data.maxLength of a run on a model with this context: the configured value, else min(context, 2048). */
+export function dataMaxLength(cfg: Pick<TrainConfig, 'data'>, context: number): number {
+  return cfg.data.maxLength ?? Math.min(context, DEFAULT_MAX_LENGTH_CAP);
+}
 export type MethodConfig = TrainConfig['method'];
 
 /** Edit distance between two keys (for "did you mean" suggestions). */

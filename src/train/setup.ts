@@ -17,7 +17,7 @@ import { Lisa } from '../finetune/lisa.js';
 import type { FineTuneMethod } from '../finetune/method.js';
 import { Rng } from '../util/rng.js';
 import { castToBf16 } from '../tensor/precision.js';
-import { ConfigError, type TrainConfig } from './config.js';
+import { ConfigError, dataMaxLength, type TrainConfig } from './config.js';
 import { ArgumentError } from '../util/errors.js';
 
 export interface RunParts {
@@ -81,17 +81,18 @@ export async function setupRun(cfg: TrainConfig, warn: (msg: string) => void = (
   const { model, dir } = await buildModel(cfg, warn);
   model.gradientCheckpointing = cfg.train.gradientCheckpointing;
   const tokenizer = buildTokenizer(cfg, dir);
-  if (cfg.data.maxLength > model.maxPositions) {
+  if (cfg.data.maxLength !== undefined && cfg.data.maxLength > model.maxPositions) {
     throw new ConfigError(`data.maxLength = ${cfg.data.maxLength} is longer than the model's context (${model.maxPositions})`);
   }
-  const all = loadExamples(cfg.data, tokenizer, model.config.vocabSize);
+  const data = { ...cfg.data, maxLength: dataMaxLength(cfg, model.maxPositions) };
+  const all = loadExamples(data, tokenizer, model.config.vocabSize);
   for (const [i, e] of all.entries()) {
     if (e.ids.length > model.maxPositions) {
       throw new ConfigError(`${cfg.data.path}: example ${i + 1} has ${e.ids.length} tokens, longer than the model's context (${model.maxPositions}); lower data.maxLength`);
     }
   }
   const [train, evalSet] = cfg.data.evalPath
-    ? [all, loadExamples({ ...cfg.data, path: cfg.data.evalPath }, tokenizer, model.config.vocabSize)]
+    ? [all, loadExamples({ ...data, path: cfg.data.evalPath }, tokenizer, model.config.vocabSize)]
     : split(all, cfg.data.evalSplit, cfg.train.seed);
   if (train.length === 0) throw new ConfigError(`${cfg.data.path}: the training set is empty`);
   const o = cfg.optim;
