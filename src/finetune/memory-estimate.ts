@@ -16,10 +16,9 @@ import { clipGradNorm } from '../optim/clip.js';
 import { updateInBackward } from '../optim/update-in-backward.js';
 import { Rng } from '../util/rng.js';
 import { ArgumentError } from '../util/errors.js';
-import { FullFineTune } from './full.js';
 import { LoraFineTune } from './lora.js';
 import { Lisa } from './lisa.js';
-import type { FineTuneMethod } from './method.js';
+import { createMethod, type MethodSpec } from './create.js';
 
 export type MemoryMethod =
   | { kind: 'full' }
@@ -101,16 +100,16 @@ export function methodLabel(m: MemoryMethod): string {
   return 'full';
 }
 
-/** Applies a method to a model as training does. */
-export function applyMethod(model: CausalLM, m: MemoryMethod, opt: AdamW, opts: { period?: number; seed?: number } = {}): FineTuneMethod {
-  if (m.kind === 'full') return new FullFineTune(model);
-  if (m.kind === 'lora') {
-    return new LoraFineTune(model, { rank: m.rank, alpha: m.alpha, targets: m.targets, dropout: m.dropout, seed: opts.seed });
+/** The method spec training would use for m (LISA: the given period, default 1). */
+function methodSpec(m: MemoryMethod, opts: { period?: number; seed?: number }): MethodSpec {
+  switch (m.kind) {
+    case 'full': return m;
+    case 'lora': return { kind: 'lora', rank: m.rank, alpha: m.alpha, targets: m.targets, dropout: m.dropout, seed: opts.seed };
+    case 'lisa': return { kind: 'lisa', gamma: m.gamma, period: opts.period ?? 1, alwaysTrain: m.alwaysTrain, schedule: m.schedule, seed: opts.seed };
+    default:
+      m satisfies never;
+      throw new ArgumentError(`memory: unknown method '${String((m as { kind: unknown }).kind)}' (expected full, lora or lisa)`);
   }
-  if (m.kind === 'lisa') {
-    return new Lisa(model, opt, { gamma: m.gamma, period: opts.period ?? 1, alwaysTrain: m.alwaysTrain, schedule: m.schedule, seed: opts.seed });
-  }
-  throw new ArgumentError(`memory: unknown method '${String((m as { kind: unknown }).kind)}' (expected full, lora or lisa)`);
 }
 
 function checkShape(config: ModelConfig, shape: MemoryShape): void {
@@ -161,7 +160,7 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
   try {
     (opts.fill ?? ((m: CausalLM) => initWeights(m, new Rng(seed))))(model);
     const afterModel = memoryReport();
-    const ft = applyMethod(model, method, opt, { period: opts.period ?? steps, seed });
+    const ft = createMethod(model, methodSpec(method, { period: opts.period ?? steps, seed }), opt);
     const afterMethod = memoryReport();
     const rng = new Rng(seed + 1);
     const V = config.vocabSize;

@@ -89,6 +89,8 @@ export const configSchema = z.object({
 }).strict();
 
 export type TrainConfig = z.infer<typeof configSchema>;
+/** A config as a program writes it: keys with defaults may be left out. */
+export type TrainConfigInput = z.input<typeof configSchema>;
 export type MethodConfig = TrainConfig['method'];
 
 function distance(a: string, b: string): number {

@@ -14,8 +14,9 @@ import { updateInBackward } from '../optim/update-in-backward.js';
 import { Lisa } from '../finetune/lisa.js';
 import { LoraFineTune } from '../finetune/lora.js';
 import { LisaError } from '../util/errors.js';
-import type { TrainConfig } from './config.js';
-import { setupRun, type RunParts } from './setup.js';
+import { validateConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import { setupRun, type GivenParts, type RunParts } from './setup.js';
+import { toHfConfig } from '../models/config.js';
 import { DataStream } from './data-stream.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { chooseCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, savedConfig, type RunState } from './checkpoint.js';
@@ -47,12 +48,32 @@ export interface TrainEvents {
   onPhase?(phase: 'eval' | 'save' | 'export', step: number): void;
 }
 
-export interface TrainOptions extends TrainEvents {
+export interface TrainOptions extends TrainEvents, GivenParts {
+  /** Continue from the checkpoint in config.out. */
   resume?: boolean;
   /** Replace a previous run's results in cfg.out (otherwise a fresh run there is refused). */
   overwrite?: boolean;
   /** Checked after every step: when it returns true the run saves a checkpoint and stops. */
   shouldStop?: () => boolean;
+  /** Aborting it stops the run after the current step, with a checkpoint (result.stopped = 'interrupted'). */
+  signal?: AbortSignal;
+}
+
+/** A config for train(): `model` may be left out when options.model is given, `data` when options.examples is. */
+export type TrainInput = Omit<TrainConfigInput, 'model' | 'data'> & {
+  model?: TrainConfigInput['model'];
+  data?: TrainConfigInput['data'];
+};
+
+/** The config with what the options give in code filled in: the model's architecture (so a resume with another
+ *  model is refused) and a name for examples passed in memory. */
+function withGivenParts(config: TrainInput, opts: TrainOptions): unknown {
+  if (config === null || typeof config !== 'object') return config;
+  return {
+    ...config,
+    ...(config.model === undefined && opts.model ? { model: { init: toHfConfig(opts.model.config) } } : {}),
+    ...(config.data === undefined && opts.examples ? { data: { path: '(examples passed to train())' } } : {}),
+  };
 }
 
 export interface TrainResult { steps: number; stopped: 'done' | 'interrupted'; lastLoss: number; evalLoss?: number; exportDir?: string }
@@ -64,14 +85,15 @@ function checkpointParams(parts: RunParts) {
 
 /** Trains with cfg, holding cfg.out's lock for the whole run (one run per output folder); the model and
  *  optimizer state it built are freed when it returns or throws. */
-export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
+export async function train(config: TrainInput, opts: TrainOptions = {}): Promise<TrainResult> {
+  const cfg = validateConfig(withGivenParts(config, opts), 'train() config');
   const release = lockRunFolder(cfg.out);
   let parts: RunParts | undefined;
   try {
     return await trainLocked(cfg, opts, (p) => (parts = p));
   } finally {
     parts?.optimizer.dispose();
-    parts?.model.dispose();
+    if (!opts.model) parts?.model.dispose();
     release();
   }
 }
@@ -91,7 +113,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
         `(only ${RESUME_MAY_CHANGE.map((k) => `'${k}'`).join(' and ')} may change on resume); use the original config, or start a new run in another 'out'`);
     }
   } else prepareFreshRun(cfg.out, opts.overwrite ?? false);
-  const parts = await setupRun(cfg, (msg) => opts.onWarning?.(msg));
+  const parts = await setupRun(cfg, (msg) => opts.onWarning?.(msg), opts);
   built(parts);
   const { model, method, optimizer } = parts;
   const t = cfg.train;
@@ -150,7 +172,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
   let lastLoss = NaN;
   let lastEval: EvalResult | undefined;
   // Between steps the loop yields to the event loop, so signal handlers and timers can run.
-  const stopRequested = async () => { await new Promise((r) => setImmediate(r)); return opts.shouldStop?.() ?? false; };
+  const stopRequested = async () => { await new Promise((r) => setImmediate(r)); return (opts.signal?.aborted ?? false) || (opts.shouldStop?.() ?? false); };
   if (await stopRequested()) return { steps: startStep, stopped: 'interrupted', lastLoss };
   for (let step = startStep; step < totalSteps; step++) {
     const started = performance.now();
