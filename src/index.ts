@@ -23,7 +23,7 @@ export type { EvalResult } from './train/evaluate.js';
 /** Configs: {@link loadConfig} reads a YAML/JSON file (with `key.path=value` overrides), {@link validateConfig}
  *  checks an object; both fill the defaults and throw {@link ConfigError} naming the key. */
 export {
-  loadConfig, validateConfig, ConfigError, type TrainConfig, type TrainConfigInput, type MethodConfig,
+  loadConfig, validateConfig, type TrainConfig, type TrainConfigInput, type MethodConfig,
 } from './train/config.js';
 export { CheckpointError } from './train/checkpoint.js';
 export { RunFolderError } from './train/run-folder.js';
@@ -65,6 +65,6 @@ export { lrAt, validateSchedule, type Schedule, type ScheduleKind } from './opti
 
 /** Errors: every error a user can cause is a {@link LisaError} subclass whose message names the file, key or
  *  tensor and what was expected. */
-export { LisaError, ShapeError, DTypeError, IndexError, ArgumentError, DisposedError, BackendError } from './util/errors.js';
+export { LisaError, ShapeError, DTypeError, IndexError, ArgumentError, ConfigError, DisposedError, BackendError } from './util/errors.js';
 export { FormatError, UnsupportedDtypeError, MissingFileError, HubError } from './io/errors.js';
 export { DataError } from './data/pretokenized.js';

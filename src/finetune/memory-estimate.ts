@@ -1,7 +1,7 @@
 // Memory per category (weights, gradients, AdamW state, LoRA adapters, activations) of training steps for full
 // fine-tuning, LoRA and LISA at batch x seq: the engine's own accounting of real steps, run on the meta backend
 // (an estimate from shapes alone, any model size, in seconds) or on a real backend (a measurement).
-import type { Backend } from '../backends/backend.js';
+import type { Backend, WeightDtype } from '../backends/backend.js';
 import { defaultBackend, meta } from '../backends/index.js';
 import type { CausalLM, NonBlockRole } from '../models/causal-lm.js';
 import { createModel, initWeights, type ModelConfig } from '../models/index.js';
@@ -86,7 +86,7 @@ export interface RunOptions {
   /** AdamW inside backward, each gradient freed once applied (the trainer's optim.updateInBackward; no clipping). */
   updateInBackward?: boolean;
   /** The trainer's train.weightDtype: bfloat16 stores weights in bf16, trainable tensors as fp32 masters. */
-  weightDtype?: 'float32' | 'bfloat16';
+  weightDtype?: WeightDtype;
   /** Fills the weights (default: initWeights, seeded); e.g. a fast tiled fill for a 7B-sized measurement. */
   fill?: (model: CausalLM) => void;
   /** Blocks recomputed in backward (the trainer's train.gradientCheckpointing). */

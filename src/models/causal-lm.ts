@@ -9,7 +9,9 @@ import { Rng } from '../util/rng.js';
 import type { ModelConfig } from './config.js';
 
 /** The parameters outside model.blocks, by role (LISA's always-trainable set is chosen from these). */
-export type NonBlockRole = 'embed' | 'posEmbed' | 'finalNorm' | 'head';
+/** What a parameter outside the blocks is for (LISA's alwaysTrain names these). */
+export const NON_BLOCK_ROLES = ['embed', 'posEmbed', 'finalNorm', 'head'] as const;
+export type NonBlockRole = (typeof NON_BLOCK_ROLES)[number];
 
 export interface CausalLM extends Module {
   readonly config: ModelConfig;

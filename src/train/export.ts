@@ -1,23 +1,14 @@
-// The end of a run: an HF folder (model, config, tokenizer files) loadable by transformers, or for LoRA a
-// PEFT adapter folder.
-import { join } from 'node:path';
-import { copyTokenizerFiles, readGenerationConfig } from '../io/hf-folder.js';
-import { saveModel } from '../models/load.js';
-import { LoraFineTune } from '../finetune/lora.js';
-import { saveLoraAdapter } from '../finetune/lora-io.js';
+// The end of a run: the method writes its result (an HF folder loadable by transformers, or for LoRA a PEFT
+// adapter folder) and the tokenizer files go beside it.
+import { copyTokenizerFiles } from '../io/hf-folder.js';
 import type { TrainConfig } from './config.js';
 import type { RunParts } from './setup.js';
 
 export function exportRun(cfg: TrainConfig, parts: RunParts): string {
-  if (parts.method instanceof LoraFineTune) {
-    const dir = join(cfg.out, 'adapter');
-    saveLoraAdapter(dir, parts.method, parts.modelDir ?? '');
-    if (parts.modelDir) copyTokenizerFiles(parts.modelDir, dir);
-    return dir;
-  }
-  const dir = join(cfg.out, 'final');
-  saveModel(dir, parts.model, { generationConfig: parts.modelDir ? readGenerationConfig(parts.modelDir) : undefined });
-  const tokDir = parts.modelDir ?? (typeof cfg.model === 'object' && 'init' in cfg.model ? cfg.model.tokenizer : undefined);
+  const dir = parts.method.exportResult(cfg.out, parts.modelDir);
+  // A model built from model.init takes the tokenizer named there (a whole model folder only, as before).
+  const initTokenizer = typeof cfg.model === 'object' && 'init' in cfg.model && parts.method.kind !== 'lora' ? cfg.model.tokenizer : undefined;
+  const tokDir = parts.modelDir ?? initTokenizer;
   if (tokDir) copyTokenizerFiles(tokDir, dir);
   return dir;
 }

@@ -11,8 +11,6 @@ import { makeBatch } from '../data/example.js';
 import { lrAt, type Schedule } from '../optim/schedule.js';
 import { clipGradNorm, gradNorm } from '../optim/clip.js';
 import { updateInBackward } from '../optim/update-in-backward.js';
-import { Lisa } from '../finetune/lisa.js';
-import { LoraFineTune } from '../finetune/lora.js';
 import { LisaError } from '../util/errors.js';
 import { validateConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { setupRun, type GivenParts, type RunParts } from './setup.js';
@@ -78,11 +76,6 @@ function withGivenParts(config: TrainInput, opts: TrainOptions): unknown {
 
 export interface TrainResult { steps: number; stopped: 'done' | 'interrupted'; lastLoss: number; evalLoss?: number; exportDir?: string }
 
-/** The parameters a checkpoint holds: the adapter for LoRA, every parameter otherwise (LISA changes any block). */
-function checkpointParams(parts: RunParts) {
-  return parts.method instanceof LoraFineTune ? parts.method.trainableParameters() : parts.model.parameters();
-}
-
 /** Trains with cfg, holding cfg.out's lock for the whole run (one run per output folder); the model and
  *  optimizer state it built are freed when it returns or throws. */
 export async function train(config: TrainInput, opts: TrainOptions = {}): Promise<TrainResult> {
@@ -130,7 +123,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
   let startStep = 0;
   let metricsLines = 0;
   if (ckpt) {
-    const s = loadCheckpoint(ckpt, checkpointParams(parts), optimizer, method);
+    const s = loadCheckpoint(ckpt, method.checkpointParameters(), optimizer, method);
     stream.cursor = s.dataCursor;
     startStep = s.step;
     metricsLines = s.metricsLines;
@@ -162,10 +155,10 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
   const save = (step: number) => {
     const state: RunState = {
       version: 1, step, dataCursor: stream.cursor, metricsLines, methodState: method.saveState(), config: comparableConfig(cfg),
-      rngStates: method instanceof LoraFineTune ? { dropout: method.rngState() } : {},
+      rngStates: method.rngStates(),
     };
     opts.onPhase?.('save', step);
-    saveCheckpoint(cfg.out, checkpointParams(parts), optimizer, state);
+    saveCheckpoint(cfg.out, method.checkpointParameters(), optimizer, state);
     opts.onSave?.(step, join(cfg.out, 'checkpoint'));
   };
 
@@ -213,7 +206,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
     const mem = memoryReport();
     const m: StepMetrics = {
       step: step + 1, loss, lr, gradNorm: norm, tokensPerSec: tokens / ((performance.now() - started) / 1000),
-      ...(method instanceof Lisa ? { activeLayers: method.activeBlocks() } : {}),
+      ...method.stepMetrics(),
       memory: { ...mem.peak, total: mem.peakTotal },
     };
     lastLoss = loss;

@@ -1,6 +1,7 @@
 // The lint that `npm test` runs first, shown firing on fixture projects written to a temp folder: an upward
-// import across the layer order, an import cycle, a 501-line file (src/ and native/), `any` in src/ (even under
-// an eslint-disable comment), a folder outside the layer order and an unused export. Clean files stay clean.
+// import across the layer order, an import cycle, instanceof on a method class outside src/finetune, a 501-line
+// file (src/ and native/), `any` in src/ (even under an eslint-disable comment), a folder outside the layer order
+// and an unused export. Clean files stay clean.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -47,6 +48,9 @@ describe('eslint rules on a fixture project', () => {
     'src/ops/b.ts': "// fixture\nimport { a } from './a.js';\nexport const b = (): number => (Math.random() > 2 ? a() : 0);\n",
     'src/nn/big.ts': tsLines(501),
     'src/nn/ok.ts': tsLines(500),
+    // A method told apart by its class outside src/finetune (inside it is allowed).
+    'src/finetune/lisa.ts': '// fixture\nexport class Lisa {}\nexport const isLisa = (m: object): boolean => m instanceof Lisa;\n',
+    'src/train/pick.ts': "// fixture\nimport { Lisa } from '../finetune/lisa.js';\nexport const isLisa = (m: object): boolean => m instanceof Lisa;\n",
     'src/nn/loose.ts': '// fixture\n// eslint-disable-next-line @typescript-eslint/no-explicit-any\nexport const id = (x: any): unknown => x;\n',
   });
   const found = eslintProject(root);
@@ -65,6 +69,11 @@ describe('eslint rules on a fixture project', () => {
   it('a 501-line source file fails, a 500-line one passes', () => {
     expect(rules(found.get('src/nn/big.ts'))).toEqual(['max-lines']);
     expect(rules(found.get('src/nn/ok.ts'))).toEqual([]);
+  });
+
+  it('instanceof on a method class fails outside src/finetune', () => {
+    expect(rules(found.get('src/train/pick.ts'))).toEqual(['no-restricted-syntax']);
+    expect(rules(found.get('src/finetune/lisa.ts'))).toEqual([]);
   });
 
   it('`any` fails in src/, and an eslint-disable comment does not excuse it', () => {
