@@ -18,6 +18,12 @@ const METHOD_CONTRACT = [{
   message: 'use the FineTuneMethod contract (src/finetune/method.ts) instead of instanceof on a method class outside src/finetune',
 }];
 
+/** Module.param() returns what it registers, so a Parameter never needs a cast. */
+const NO_PARAMETER_CASTS = [{
+  selector: "TSAsExpression > TSTypeReference.typeAnnotation[typeName.name='Parameter']",
+  message: 'no `as Parameter` casts: Module.param() and the parameter lists are typed',
+}];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'build/**', 'build-*/**', 'node_modules/**', 'coverage/**'] },
   {
@@ -43,12 +49,12 @@ export default tseslint.config(
       'import-x/no-restricted-paths': ['error', { zones: layerZones }],
       'max-lines': ['error', { max: MAX_LINES, skipBlankLines: false, skipComments: false }],
       '@typescript-eslint/no-explicit-any': 'error',
-      'no-restricted-syntax': ['error', ...METHOD_CONTRACT],
+      'no-restricted-syntax': ['error', ...METHOD_CONTRACT, ...NO_PARAMETER_CASTS],
     },
   },
   {
     // The methods themselves may tell each other apart (the memory estimate reads LoRA's adapters).
     files: ['src/finetune/**/*.ts'],
-    rules: { 'no-restricted-syntax': 'off' },
+    rules: { 'no-restricted-syntax': ['error', ...NO_PARAMETER_CASTS] },
   },
 );

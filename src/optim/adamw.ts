@@ -58,7 +58,7 @@ export class AdamW {
         this.state.set(p, s);
       }
       s.step++;
-      const wd = this.decay(p.name ?? '', p) ? this.weightDecay : 0;
+      const wd = this.decay(p.name, p) ? this.weightDecay : 0;
       const g = p.grad;
       if (!g.isDense()) throw new ArgumentError(`AdamW: gradient of '${p.name}' is not dense`);
       p.backend.adamw(p.buf, g.buf, s.m.buf, s.v.buf, p.size, lr, this.beta1, this.beta2, this.eps, wd, s.step);

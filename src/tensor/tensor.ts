@@ -233,6 +233,8 @@ export class Tensor {
  *  With bf16Rest, the weight rests in bfloat16 and trains through an fp32 master (src/tensor/precision.ts): the
  *  storage is then either the bf16 bits or the master, swapped by swapStorage. */
 export class Parameter extends Tensor {
+  /** The dotted name (model.layers.0.self_attn.q_proj.weight): always set for a parameter. */
+  declare name: string;
   bf16Rest = false;
 
   constructor(name: string, storage: Storage, shape: Shape, dtype: DType, backend: Backend, requiresGrad = true) {

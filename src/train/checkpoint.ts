@@ -60,8 +60,8 @@ export function saveCheckpoint(outDir: string, params: readonly Parameter[], opt
     mkdirSync(tmp, { recursive: true });
     // Weights as they are: fp32 (masters included) as F32, bf16 weights as their BF16 bits.
     writeSafetensors(join(tmp, 'weights.safetensors'), params.map((p) => (p.dtype === 'bfloat16'
-      ? { name: p.name as string, shape: p.shape, data: p.bits, dtype: 'BF16' as const }
-      : { name: p.name as string, shape: p.shape, data: p.buf as Float32Array })));
+      ? { name: p.name, shape: p.shape, data: p.bits, dtype: 'BF16' as const }
+      : { name: p.name, shape: p.shape, data: p.buf as Float32Array })));
     const dict = opt.stateDict();
     writeSafetensors(join(tmp, 'optimizer.safetensors'), dict.entries.flatMap((e) => [
       { name: `${e.name}::m`, shape: [e.m.length], data: e.m }, { name: `${e.name}::v`, shape: [e.v.length], data: e.v },
@@ -107,7 +107,7 @@ export function loadCheckpoint(dir: string, params: readonly Parameter[], opt: A
   const weights = openSafetensors(join(dir, 'weights.safetensors'));
   try {
     for (const p of params) {
-      const name = p.name as string;
+      const name = p.name;
       if (!weights.has(name) || weights.info(name).numel !== p.size) {
         throw new CheckpointError(`${join(dir, 'weights.safetensors')}: tensor '${p.name}' is missing or has the wrong size; is this checkpoint from another config?`);
       }
