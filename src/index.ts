@@ -14,9 +14,9 @@
  * ```
  */
 export {
-  train, TrainingError,
-  type TrainInput, type TrainOptions, type TrainEvents, type TrainResult, type StepMetrics,
+  train, type TrainInput, type TrainOptions, type TrainEvents, type TrainResult, type StepMetrics,
 } from './train/trainer.js';
+export { TrainingError } from './train/step.js';
 export type { GivenParts } from './train/setup.js';
 export type { EvalResult } from './train/evaluate.js';
 

@@ -3,6 +3,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
+import { resolveModel } from '../io/hub.js';
 import { evalLm, LM_EVAL_FORMATS, type LmEvalFormat } from '../train/eval-lm.js';
 import { EVAL_TASKS, EVAL_TASK_NAMES, type EvalTaskName } from '../train/eval-tasks.js';
 
@@ -20,7 +21,7 @@ const positiveInt = (flag: string) => (v: string): number => {
 export function registerEval(program: Command): void {
   program.command('eval')
     .description('evaluate a model: mean next-token cross-entropy and perplexity on a data file')
-    .requiredOption('--model <dir>', 'HF model folder (tokenizer files are needed only by text formats and tasks)')
+    .requiredOption('--model <dir>', 'HF model folder or hub id (tokenizer files are needed only by text formats and tasks)')
     .requiredOption('--data <file>', 'data file')
     .addOption(new Option('--format <format>', 'data format').choices([...LM_EVAL_FORMATS]).default('pretokenized'))
     .addOption(new Option('--task <name>', 'run a downstream task instead of the loss').choices([...EVAL_TASK_NAMES]))
@@ -29,9 +30,10 @@ export function registerEval(program: Command): void {
     .option('--limit <n>', 'evaluate only the first n rows', positiveInt('--limit'))
     .option('--json', 'print one JSON object', false)
     .action(async (o: EvalArgs) => {
-      const { model } = loadModel(o.model);
+      const dir = await resolveModel(o.model);
+      const { model } = loadModel(dir);
       let tokenizer: Tokenizer | null = null;
-      const getTokenizer = () => (tokenizer ??= loadTokenizer(o.model));
+      const getTokenizer = () => (tokenizer ??= loadTokenizer(dir));
       try {
         if (o.task !== undefined) {
           const metrics = await EVAL_TASKS[o.task]({ model, tokenizer: getTokenizer(), path: o.data, limit: o.limit });

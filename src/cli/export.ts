@@ -4,25 +4,27 @@ import type { Command } from 'commander';
 import { loadModel, saveModel } from '../models/index.js';
 import { loadLoraAdapter } from '../finetune/lora-io.js';
 import { copyTokenizerFiles } from '../io/hf-folder.js';
+import { resolveModel } from '../io/hub.js';
 import { ArgumentError } from '../util/errors.js';
 
 export function registerExport(program: Command): void {
   program.command('export')
     .description('merge a LoRA adapter into its base model and write an HF folder')
-    .requiredOption('--model <dir>', 'the base model folder the adapter was trained on')
+    .requiredOption('--model <dir>', 'the base model the adapter was trained on: a folder or a hub id (org/name)')
     .requiredOption('--adapter <dir>', 'a PEFT adapter folder (adapter_config.json, adapter_model.safetensors)')
     .requiredOption('--out <dir>', 'output folder')
     .option('--merge', 'merge the adapter into the base weights (required: adapters are exported by lisa train already)', false)
     .option('--dtype <dtype>', 'F32 or BF16', 'F32')
-    .action((o: { model: string; adapter: string; out: string; merge: boolean; dtype: string }) => {
+    .action(async (o: { model: string; adapter: string; out: string; merge: boolean; dtype: string }) => {
       if (!o.merge) throw new ArgumentError('lisa export: pass --merge to write the merged model');
       const dtype = o.dtype.toUpperCase();
       if (dtype !== 'F32' && dtype !== 'BF16') throw new ArgumentError(`lisa export: --dtype must be F32 or BF16, got '${o.dtype}'`);
-      const { model, generationConfig } = loadModel(o.model);
+      const base = await resolveModel(o.model);
+      const { model, generationConfig } = loadModel(base);
       const lora = loadLoraAdapter(o.adapter, model);
       lora.mergeAndUnload();
       saveModel(o.out, model, { dtype, generationConfig });
-      copyTokenizerFiles(o.model, o.out);
+      copyTokenizerFiles(base, o.out);
       process.stdout.write(`merged ${lora.adapters.length} adapted layers into ${o.out}\n`);
     });
 }

@@ -6,6 +6,7 @@ import { readConfig, readJsonObject } from '../io/hf-folder.js';
 import { parseConfig, type ModelConfig, type NonBlockRole } from '../models/index.js';
 import { estimateMemory, measureMemory, type MemoryBytes, type MemoryEstimate, type MemoryMethod, type MeasuredMemory } from '../finetune/memory-estimate.js';
 import { ArgumentError } from '../util/errors.js';
+import { resolveModel } from '../io/hub.js';
 
 export interface MemoryCliOptions {
   model?: string;
@@ -201,7 +202,7 @@ export function runMemory(o: MemoryCliOptions, progress: (s: string) => void = (
 export function registerMemory(program: Command): void {
   program.command('memory')
     .description('estimate (and with --measure, measure) memory by category for full, LoRA and LISA fine-tuning')
-    .option('--model <dir>', 'model folder (reads DIR/config.json)')
+    .option('--model <dir>', 'model folder or hub id (reads its config.json)')
     .option('--config <file>', 'an HF config.json')
     .option('--method <list>', 'full, lora, lisa; repeat or give a comma list (default: all three)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--rank <r>', 'LoRA rank', '8')
@@ -219,8 +220,10 @@ export function registerMemory(program: Command): void {
     .option('--update-in-backward', 'AdamW inside backward, freeing each gradient at once (optim.updateInBackward)', false)
     .option('--weight-dtype <dtype>', 'float32, or bfloat16: weights in bf16, fp32 masters for what trains (train.weightDtype)', 'float32')
     .option('--gradient-checkpointing', 'recompute each block in backward, keeping only its input (train.gradientCheckpointing)', false)
-    .action((o: MemoryCliOptions) => {
-      const text = runMemory(o, (s) => process.stderr.write(s));
+    .action(async (o: MemoryCliOptions) => {
+      // A hub id fetches config.json alone: the estimate needs the architecture, not the weights.
+      const model = o.model === undefined ? undefined : await resolveModel(o.model, { configOnly: true });
+      const text = runMemory({ ...o, model }, (s) => process.stderr.write(s));
       process.stdout.write(`${text}\n`);
     });
 }

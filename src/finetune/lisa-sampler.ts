@@ -13,7 +13,7 @@ export interface SamplerOptions {
   sampling?: SamplingKind;
   /** Per-block probabilities for 'weighted' (length numBlocks, summing to 1). */
   probabilities?: number[];
-  /** A JSON file of per-block weights (an array, or {"norms": [...]}) for 'weighted'; normalised to sum 1. */
+  /** A norms profile for 'weighted' (NormsProfile, or a bare array of per-block norms); normalised to sum 1. */
   profile?: string;
   /** Explicit block lists, replayed cyclically (overrides sampling). */
   schedule?: number[][];
@@ -44,7 +44,7 @@ export class LisaSampler {
     }
     this.probs = null;
     if (opts.schedule) validateSchedule(opts.schedule, n);
-    if (this.kind === 'weighted') this.probs = validateProbabilities(opts.probabilities ?? readProfile(opts.profile), n, gamma);
+    if (this.kind === 'weighted') this.probs = validateProbabilities(opts.probabilities ?? readProfile(opts.profile, n), n, gamma);
   }
 
   /** The next active set (sorted block indices). */
@@ -125,8 +125,33 @@ function validateSchedule(s: unknown, n: number): void {
   });
 }
 
-/** Reads per-block weights from a layer-norm profile and normalises them to probabilities. */
-function readProfile(path: string | undefined): number[] {
+/** The norms profile that `lisa norms --profile` writes and 'weighted' sampling reads (a bare array of per-block
+ *  norms is read too). */
+export interface NormsProfile {
+  format: typeof PROFILE_FORMAT;
+  version: 1;
+  /** Where the norms come from: a run name, its method and the statistic (updateNorm). */
+  run?: string;
+  method?: string;
+  statistic?: string;
+  numBlocks: number;
+  norms: number[];
+  /** profileProbabilities(norms), written for readers; checked against the norms when present. */
+  probabilities?: number[];
+}
+
+export const PROFILE_FORMAT = 'lisa-norms-profile';
+
+/** Block i is drawn with probability p_i = n_i / sum_j n_j: proportional to its measured norm. This is the
+ *  paper's importance idea: a block whose LoRA update norm is larger changed more under fine-tuning, so it is
+ *  sampled more often, in proportion to that norm (gamma blocks are then drawn without replacement). */
+export function profileProbabilities(norms: readonly number[]): number[] {
+  const total = norms.reduce((a, b) => a + b, 0);
+  return norms.map((x) => x / total);
+}
+
+/** Reads per-block weights from a norms profile and normalises them to probabilities; n is the model's blocks. */
+function readProfile(path: string | undefined, n: number): number[] {
   if (!path) throw new ArgumentError("lisa: sampling 'weighted' needs probabilities or a profile file");
   let raw: unknown;
   try {
@@ -134,11 +159,23 @@ function readProfile(path: string | undefined): number[] {
   } catch (e) {
     throw new ArgumentError(`lisa: cannot read profile ${path}: ${(e as Error).message}`);
   }
-  const norms = Array.isArray(raw) ? raw : (raw as { norms?: unknown })?.norms;
-  if (!Array.isArray(norms) || !norms.every((x) => typeof x === 'number' && x >= 0)) {
-    throw new ArgumentError(`lisa: profile ${path} must hold an array of non-negative numbers, or {"norms": [...]}`);
+  const obj = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Partial<NormsProfile>) : null;
+  const norms = Array.isArray(raw) ? raw : obj?.norms;
+  if (!Array.isArray(norms) || !norms.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)) {
+    throw new ArgumentError(`lisa: profile ${path} must hold an array of non-negative numbers, or {"norms": [...]} (as lisa norms --profile writes)`);
   }
+  if (obj?.numBlocks !== undefined && obj.numBlocks !== n) {
+    throw new ArgumentError(`lisa: profile ${path} was measured on a model with ${JSON.stringify(obj.numBlocks)} blocks, but this model has ${n}`);
+  }
+  if (norms.length !== n) throw new ArgumentError(`lisa: profile ${path} has ${norms.length} block norms, but this model has ${n} blocks`);
   const total = norms.reduce((a: number, b: number) => a + b, 0);
   if (!(total > 0)) throw new ArgumentError(`lisa: profile ${path} has no positive weight`);
-  return norms.map((x: number) => x / total);
+  const probs = profileProbabilities(norms);
+  if (obj?.probabilities !== undefined) {
+    const p = obj.probabilities;
+    if (!Array.isArray(p) || p.length !== n || p.some((x, i) => typeof x !== 'number' || Math.abs(x - probs[i]) > 1e-9)) {
+      throw new ArgumentError(`lisa: profile ${path}: 'probabilities' do not follow from 'norms' (p_i = norm_i / sum of norms); fix or remove them`);
+    }
+  }
+  return probs;
 }

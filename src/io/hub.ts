@@ -37,6 +37,8 @@ export interface ResolveModelOptions {
   readonly extraFiles?: readonly string[];
   /** Environment to read HF_* variables from (default process.env). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Fetch config.json only (commands that need the architecture, not the weights, such as `lisa memory`). */
+  readonly configOnly?: boolean;
 }
 
 const REPO_ID_RE = /^(?:[\w.-]+\/)?[\w.-]+$/;
@@ -106,6 +108,7 @@ class Progress {
  * Hub repo `idOrPath` (config, generation config, tokenizer files, safetensors weights or index + shards)
  * into `<cache>/models--org--name/snapshots/<commit>/` and return that folder. A complete cached snapshot
  * of the revision is reused without network access. Errors are HubError with the model id and URL.
+ * This is the one resolver behind every command's `--model` (train, eval, generate, memory, export, ...).
  */
 export async function resolveModel(idOrPath: string, opts: ResolveModelOptions = {}): Promise<string> {
   if (existsSync(idOrPath)) {
@@ -119,7 +122,8 @@ export async function resolveModel(idOrPath: string, opts: ResolveModelOptions =
   const revision = opts.revision ?? 'main';
   const repoDir = repoCacheDir(idOrPath, opts.cacheDir ?? hubCacheDir(env));
   const cached = cachedSnapshot(repoDir, revision);
-  if (!opts.forceDownload && cached !== undefined && snapshotComplete(cached)) return cached;
+  const usable = (dir: string) => (opts.configOnly ? existsSync(join(dir, CONFIG_FILE)) : snapshotComplete(dir));
+  if (!opts.forceDownload && cached !== undefined && usable(cached)) return cached;
   const offline = opts.offline ?? ['1', 'true', 'yes', 'on'].includes(String(env['HF_HUB_OFFLINE'] ?? '').toLowerCase());
   if (offline) {
     throw new HubError('offline', idOrPath, `${idOrPath} (revision ${revision}) is not in the cache ${repoDir} and offline mode is on (HF_HUB_OFFLINE); download it once with network access or pass a local folder`);
@@ -155,6 +159,7 @@ class RepoDownloader {
 
   async run(): Promise<string> {
     await this.fetchConfig();
+    if (this.opts.configOnly) return this.snapshot;
     const optional = [GENERATION_CONFIG_FILE, ...TOKENIZER_FILES, ...(this.opts.extraFiles ?? [])];
     const got = new Set<string>();
     for (const f of optional) if (await this.fetch(f, false)) got.add(f);

@@ -87,6 +87,9 @@ const trainSchema = z.object({
   /** Keep only each block's input in forward and recompute the block in backward (less activation memory,
    *  about one more forward of compute); losses and weights are unchanged, bit for bit. */
   gradientCheckpointing: z.boolean().default(false),
+  /** Record each layer's weight norm every N optimizer steps (and at step 0) in OUT/norms.jsonl, for `lisa norms`;
+   *  null or absent: off. */
+  normsEvery: positiveInt.nullable().optional(),
 }).strict();
 
 export const configSchema = z.object({
@@ -103,7 +106,8 @@ export type TrainConfig = z.infer<typeof configSchema>;
 export type TrainConfigInput = z.input<typeof configSchema>;
 export type MethodConfig = TrainConfig['method'];
 
-function distance(a: string, b: string): number {
+/** Edit distance between two keys (for "did you mean" suggestions). */
+export function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++) {

@@ -26,7 +26,8 @@ export function availableMemory(): number | null {
   }
 }
 
-function memoryMethod(cfg: TrainConfig): MemoryMethod {
+/** The run's method as `lisa memory` describes it. */
+export function memoryMethod(cfg: TrainConfig): MemoryMethod {
   const m = cfg.method;
   if (m.kind === 'lora') return { kind: 'lora', rank: m.rank, alpha: m.alpha, targets: m.targets, dropout: m.dropout };
   if (m.kind === 'lisa') return { kind: 'lisa', gamma: m.gamma, alwaysTrain: m.alwaysTrain };

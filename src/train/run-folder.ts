@@ -101,7 +101,7 @@ export function prepareFreshRun(out: string, overwrite: boolean): void {
       `--overwrite to replace it, or choose another 'out'`);
   }
   for (const name of readdirSync(out)) {
-    if (['final', 'adapter', 'checkpoint', 'checkpoint.old', 'checkpoint.tmp', 'metrics.jsonl', 'eval.jsonl'].includes(name)) {
+    if (['final', 'adapter', 'checkpoint', 'checkpoint.old', 'checkpoint.tmp', 'metrics.jsonl', 'eval.jsonl', 'norms.jsonl'].includes(name)) {
       rmSync(join(out, name), { recursive: true, force: true });
     }
   }

@@ -1,6 +1,6 @@
 // Builds what a training run needs from its config: backend, model (HF folder, hub id or init), tokenizer,
 // examples (train and eval split), fine-tuning method and optimizer.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setDefaultBackend } from '../backends/index.js';
 import { createModel, initWeights, loadModel, parseConfig, type CausalLM, type ModelConfig } from '../models/index.js';
@@ -52,8 +52,7 @@ async function buildModel(cfg: TrainConfig, warn: (msg: string) => void): Promis
     return { model, dir: null };
   }
   const ref = typeof m === 'string' ? m : m.path;
-  const dir = existsSync(ref) ? ref : await resolveModel(ref);
-  if (!statSync(dir).isDirectory()) throw new ConfigError(`model: '${ref}' is not a model folder`);
+  const dir = await resolveModel(ref);
   checkMemory(parseConfig(readConfig(dir), join(dir, CONFIG_FILE)), cfg, warn);
   return { model: loadModel(dir, bf16 ? { dtype: 'bfloat16' } : {}).model, dir };
 }

@@ -2,26 +2,18 @@
 // schedule, periodic eval, metrics.jsonl, atomic checkpoints with exact resume, and the final export.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { scope } from '../tensor/scope.js';
-import { memoryReport, resetPeaks } from '../tensor/memory.js';
-import { backward } from '../autograd/backward.js';
-import { scale } from '../ops/index.js';
-import { lmLoss } from '../models/lm-loss.js';
-import { makeBatch } from '../data/example.js';
-import { lrAt, type Schedule } from '../optim/schedule.js';
-import { clipGradNorm, gradNorm } from '../optim/clip.js';
-import { updateInBackward } from '../optim/update-in-backward.js';
-import { LisaError } from '../util/errors.js';
+import { memoryReport } from '../tensor/memory.js';
+import type { Schedule } from '../optim/schedule.js';
 import { validateConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { setupRun, type GivenParts, type RunParts } from './setup.js';
 import { toHfConfig } from '../models/config.js';
 import { DataStream } from './data-stream.js';
 import { evaluate, type EvalResult } from './evaluate.js';
-import { chooseCheckpoint, findCheckpoint, loadCheckpoint, saveCheckpoint, savedConfig, type RunState } from './checkpoint.js';
+import { chooseCheckpoint, loadCheckpoint, saveCheckpoint, savedConfig, type RunState } from './checkpoint.js';
 import { comparableConfig, configDifferences, lockRunFolder, prepareFreshRun, RESUME_MAY_CHANGE, RunFolderError } from './run-folder.js';
 import { exportRun } from './export.js';
-
-export class TrainingError extends LisaError {}
+import { TrainingError, totalStepsOf, trainStep, type StepContext } from './step.js';
+import { startTrajectory } from '../analysis/trajectory.js';
 
 export interface StepMetrics {
   step: number;
@@ -29,6 +21,8 @@ export interface StepMetrics {
   lr: number;
   gradNorm: number;
   tokensPerSec: number;
+  /** Seconds of the step's compute (forward, backward, optimizer; eval excluded). */
+  seconds: number;
   activeLayers?: number[];
   memory: Record<string, number>;
   evalLoss?: number;
@@ -110,8 +104,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
   built(parts);
   const { model, method, optimizer } = parts;
   const t = cfg.train;
-  const perStep = t.batchSize * t.gradAccum;
-  const totalSteps = t.steps ?? Math.max(1, Math.ceil(((t.epochs ?? 1) * parts.train.length) / perStep));
+  const totalSteps = totalStepsOf(cfg, parts.train.length);
   const schedule: Schedule = { kind: cfg.optim.schedule, lr: cfg.optim.lr, warmupSteps: cfg.optim.warmupSteps, totalSteps, minLrRatio: cfg.optim.minLrRatio };
   const stream = new DataStream(parts.train, { batchSize: t.batchSize, shuffle: cfg.data.shuffle, seed: t.seed });
   const padId = parts.tokenizer?.padId ?? 0;
@@ -149,6 +142,8 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
     opts.onEval?.(step, r);
     return r;
   };
+  // train.normsEvery: the per-layer weight-norm trajectory (OUT/norms.jsonl), cut back to the checkpoint on resume.
+  const norms = startTrajectory(cfg.out, t.normsEvery, model, cfg.method.kind === 'lora' ? cfg.method.alpha / cfg.method.rank : null, startStep, (msg) => opts.onWarning?.(msg));
   opts.onStart?.({ totalSteps, startStep, trainExamples: parts.train.length, evalExamples: parts.eval.length });
   if (startStep === 0 && t.evalEvery > 0 && parts.eval.length > 0) runEval(0);
 
@@ -162,6 +157,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
     opts.onSave?.(step, join(cfg.out, 'checkpoint'));
   };
 
+  const ctx: StepContext = { cfg, parts, stream, schedule, padId };
   let lastLoss = NaN;
   let lastEval: EvalResult | undefined;
   // Between steps the loop yields to the event loop, so signal handlers and timers can run.
@@ -169,43 +165,12 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
   if (await stopRequested()) return { steps: startStep, stopped: 'interrupted', lastLoss };
   for (let step = startStep; step < totalSteps; step++) {
     const started = performance.now();
-    method.beginStep(step);
-    const micro = Array.from({ length: t.gradAccum }, () => makeBatch(stream.next(), padId));
-    const tokens = micro.reduce((n, b) => n + b.tokens, 0);
-    resetPeaks();
-    const trainable = method.trainableParameters();
-    const lr = lrAt(schedule, step);
-    const badLoss = (l: number) => {
-      for (const p of model.parameters()) p.zeroGrad();
-      return new TrainingError(`step ${step + 1}: the loss is ${l}; stopping without applying this update. ` +
-        (findCheckpoint(cfg.out) ? `The last good checkpoint is kept in ${findCheckpoint(cfg.out)}.` : 'No checkpoint was saved yet.'));
-    };
-    // optim.updateInBackward: AdamW runs on each tensor inside backward (so the loss is checked before it).
-    const inBackward = cfg.optim.updateInBackward ? updateInBackward(trainable, optimizer, lr) : null;
-    let lossSum = 0;
-    for (const b of micro) {
-      if (b.tokens === 0) continue;
-      // Each micro-batch contributes sum(CE) / (tokens of the whole step): the gradients add up to the
-      // gradient of one large batch's mean loss.
-      lossSum += scope(() => {
-        const sum = lmLoss(model, b.ids, b.targets, b.B, b.T, { reduction: 'sum' });
-        if (inBackward && !Number.isFinite(sum.item())) throw badLoss(sum.item() / tokens);
-        backward(scale(sum, 1 / tokens), undefined, inBackward ?? {});
-        return sum.item();
-      });
-    }
-    const loss = lossSum / tokens;
-    if (!Number.isFinite(loss)) throw badLoss(loss);
-    let norm: number;
-    if (inBackward) norm = inBackward.norm();
-    else {
-      norm = cfg.optim.maxGradNorm ? clipGradNorm(trainable, cfg.optim.maxGradNorm) : gradNorm(trainable);
-      optimizer.step(trainable, lr);
-    }
-    for (const p of model.parameters()) p.zeroGrad();
+    const { loss, gradNorm: norm, tokens, lr } = trainStep(ctx, step);
     const mem = memoryReport();
+    const seconds = (performance.now() - started) / 1000;
+    norms?.afterStep(step + 1); // after the step's memory peaks are read (LoRA's merged norms use temporaries)
     const m: StepMetrics = {
-      step: step + 1, loss, lr, gradNorm: norm, tokensPerSec: tokens / ((performance.now() - started) / 1000),
+      step: step + 1, loss, lr, gradNorm: norm, tokensPerSec: tokens / seconds, seconds,
       ...method.stepMetrics(),
       memory: { ...mem.peak, total: mem.peakTotal },
     };
