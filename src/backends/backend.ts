@@ -7,7 +7,16 @@
 // - Callers (src/ops) validate every size, offset and index before calling; kernels do not re-check.
 // - "out" buffers are fully written unless the kernel says it accumulates (+=).
 
-export type DType = 'float32' | 'float64' | 'bfloat16';
+export const DTYPES = ['float32', 'float64', 'bfloat16'] as const;
+export type DType = (typeof DTYPES)[number];
+/** How weights may be stored for training (float64 is for reference checks only). */
+export const WEIGHT_DTYPES = ['float32', 'bfloat16'] as const satisfies readonly DType[];
+export type WeightDtype = (typeof WEIGHT_DTYPES)[number];
+
+/** Backends that compute (a training run may pick one); meta only tracks shapes. */
+export const COMPUTE_BACKENDS = ['cpu-native', 'cpu-js'] as const;
+export const BACKEND_NAMES = [...COMPUTE_BACKENDS, 'meta'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 export type Buf = Float32Array | Float64Array;
 /** bfloat16 bits (a stored weight): kernels that take one (GEMM's B, embedding) widen it to float32 as they read. */
 export type Bf16Buf = Uint16Array;
@@ -50,7 +59,7 @@ export interface GemmArgs {
 export type MatmulPrecision = 'float32' | 'bfloat16';
 
 export interface Backend {
-  readonly name: 'cpu-js' | 'cpu-native' | 'meta';
+  readonly name: BackendName;
   /** False for meta: buffers have a logical size but no memory, kernels do nothing and reads give NaN. */
   readonly holdsData: boolean;
   supports(dtype: DType): boolean;

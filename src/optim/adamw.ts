@@ -1,6 +1,7 @@
 // torch-compatible AdamW: decoupled weight decay, per-parameter step counts, bias correction with eps added
 // after sqrt(v̂). State is created lazily for parameters that get a gradient, can be freed per parameter, and
 // saves/loads exactly. State is fp32 for a bf16-stored weight (it trains through an fp32 master).
+import { ADAMW_DEFAULTS } from './defaults.js';
 import { Tensor, type Parameter } from '../tensor/tensor.js';
 import { ArgumentError } from '../util/errors.js';
 import { computeDtype } from '../tensor/precision.js';
@@ -11,6 +12,7 @@ export interface AdamWOptions {
   beta1?: number;
   beta2?: number;
   eps?: number;
+  /** Decoupled weight decay (default 0, src/optim/defaults.ts). */
   weightDecay?: number;
   /** Which parameters decay; default: tensors with 2 or more dims (not biases or norm weights). */
   decay?: (name: string, p: Parameter) => boolean;
@@ -36,10 +38,10 @@ export class AdamW {
 
   constructor(opts: AdamWOptions) {
     this.lr = nonNegative('lr', opts.lr);
-    this.beta1 = unit('beta1', opts.beta1 ?? 0.9);
-    this.beta2 = unit('beta2', opts.beta2 ?? 0.999);
-    this.eps = nonNegative('eps', opts.eps ?? 1e-8);
-    this.weightDecay = nonNegative('weightDecay', opts.weightDecay ?? 0.01);
+    this.beta1 = unit('beta1', opts.beta1 ?? ADAMW_DEFAULTS.beta1);
+    this.beta2 = unit('beta2', opts.beta2 ?? ADAMW_DEFAULTS.beta2);
+    this.eps = nonNegative('eps', opts.eps ?? ADAMW_DEFAULTS.eps);
+    this.weightDecay = nonNegative('weightDecay', opts.weightDecay ?? ADAMW_DEFAULTS.weightDecay);
     this.decay = opts.decay ?? decayMatrices;
   }
 
@@ -62,7 +64,7 @@ export class AdamW {
         this.state.set(p, s);
       }
       s.step++;
-      const wd = this.decay(p.name ?? '', p) ? this.weightDecay : 0;
+      const wd = this.decay(p.name, p) ? this.weightDecay : 0;
       const g = p.grad;
       if (!g.isDense()) throw new ArgumentError(`AdamW: gradient of '${p.name}' is not dense`);
       let batch = batches.get(p.backend);

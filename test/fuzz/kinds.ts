@@ -306,7 +306,7 @@ const checkpoint: Kind = {
       mkdirSync(out, { recursive: true });
       saveCheckpoint(out, params, opt, {
         version: 1, step: 4, dataCursor: 16, metricsLines: 4, methodState: method.saveState(),
-        rngStates: method instanceof LoraFineTune ? { dropout: method.rngState() } : {},
+        rngStates: method.rngStates(),
       });
       const dir = join(out, 'checkpoint');
       const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as unknown;
