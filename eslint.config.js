@@ -12,6 +12,18 @@ const layerZones = LAYERS.slice(0, -1).map((layer, i) => ({
   message: `layer order (design.md section 3): src/${layer} may import only from ${LAYERS.slice(0, i).map((l) => `src/${l}`).join(', ') || 'no other layer'}`,
 }));
 
+/** Code outside src/finetune drives methods through the FineTuneMethod contract, never by their class. */
+const METHOD_CONTRACT = [{
+  selector: "BinaryExpression[operator='instanceof'][right.name=/^(Lisa|LoraFineTune|FullFineTune)$/]",
+  message: 'use the FineTuneMethod contract (src/finetune/method.ts) instead of instanceof on a method class outside src/finetune',
+}];
+
+/** Module.param() returns what it registers, so a Parameter never needs a cast. */
+const NO_PARAMETER_CASTS = [{
+  selector: "TSAsExpression > TSTypeReference.typeAnnotation[typeName.name='Parameter']",
+  message: 'no `as Parameter` casts: Module.param() and the parameter lists are typed',
+}];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'build/**', 'build-*/**', 'node_modules/**', 'coverage/**'] },
   {
@@ -37,6 +49,12 @@ export default tseslint.config(
       'import-x/no-restricted-paths': ['error', { zones: layerZones }],
       'max-lines': ['error', { max: MAX_LINES, skipBlankLines: false, skipComments: false }],
       '@typescript-eslint/no-explicit-any': 'error',
+      'no-restricted-syntax': ['error', ...METHOD_CONTRACT, ...NO_PARAMETER_CASTS],
     },
+  },
+  {
+    // The methods themselves may tell each other apart (the memory estimate reads LoRA's adapters).
+    files: ['src/finetune/**/*.ts'],
+    rules: { 'no-restricted-syntax': ['error', ...NO_PARAMETER_CASTS] },
   },
 );

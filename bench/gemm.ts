@@ -1,17 +1,15 @@
-// GEMM benchmark: GFLOPS of the addon's built-in kernel and of OpenBLAS through the addon (1 and 2 threads),
-// against OpenBLAS called directly from a small C program (bench/gemm_direct.c, compiled here with g++).
-// Shapes are GPT-2 small's big matmuls at 256 tokens, forward C = A@B and the two backward products.
-// Run: node --import tsx bench/gemm.ts [--min-time=0.25] [--rounds=3] [--only=50257]
+// GEMM benchmark: GFLOPS of each GEMM path of the addon (built-in AVX-512, AVX2 and portable kernels, OpenBLAS)
+// at 1 and 2 threads, each as a percentage of the machine's FMA peak measured by the addon itself (fmaPeak: a
+// loop of independent FMAs per thread, best over the run). Shapes are GPT-2 small's matmuls at 256 tokens:
+// the forward C = A@B and both backward products (dA = dC@B^T, dB = A^T@dC).
+// Run: node --import tsx bench/gemm.ts [--min-time=0.2] [--rounds=3] [--only=50257] [--paths=avx512,openblas]
 // (LISA_NATIVE_PATH=... loads another build of the addon.)
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NativeAddon } from '../src/backends/cpu-native.js';
-
-type Native = NativeAddon;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const addonPath = process.env.LISA_NATIVE_PATH ?? join(root, 'build', 'lisa_native.node');
@@ -19,21 +17,33 @@ if (!existsSync(addonPath)) {
   console.error(`bench/gemm: ${addonPath} not found; build it with: node scripts/build-native.mjs`);
   process.exit(1);
 }
-const native = createRequire(import.meta.url)(addonPath) as Native;
+const native = createRequire(import.meta.url)(addonPath) as NativeAddon;
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-const minTime = Number(arg('min-time') ?? 0.25);
+const minTime = Number(arg('min-time') ?? 0.2);
 const rounds = Number(arg('rounds') ?? 3);
 const only = arg('only');
 
-// (M, K, N) of the forward product C = A @ B.
-const SHAPES: [number, number, number][] = [[256, 768, 2304], [256, 768, 3072], [256, 3072, 768], [256, 768, 50257]];
+// (M, K, N) of the forward product C = A @ B: attention qkv/out, MLP up/down, LM head.
+const SHAPES: [number, number, number][] = [[256, 768, 768], [256, 768, 2304], [256, 768, 3072], [256, 3072, 768],
+  [256, 768, 50257]];
+
+type Path = 'avx512' | 'avx2' | 'portable' | 'openblas';
+type Isa = 'avx512' | 'avx2' | 'portable';
+const info = native.gemmInfo();
+const supported: Path[] = [...(info.avx512 ? ['avx512' as const] : []), ...(info.avx2 ? ['avx2' as const] : []),
+  'portable', ...(info.openblasAvailable ? ['openblas' as const] : [])];
+const paths = (arg('paths')?.split(',') as Path[] | undefined)?.filter((p) => supported.includes(p)) ?? supported;
+// The peak each path is held to: its own ISA's FMA peak; OpenBLAS the widest ISA's.
+const widest: Isa = info.avx512 ? 'avx512' : info.avx2 ? 'avx2' : 'portable';
+const isaOf = (p: Path): Isa => (p === 'openblas' ? widest : p);
+const THREADS = [1, 2];
 
 interface Product { label: string; transA: boolean; transB: boolean; M: number; N: number; K: number }
 function products(M: number, K: number, N: number): Product[] {
   const s = `${M}x${K}x${N}`;
   return [
-    { label: `${s} fwd  A@B`, transA: false, transB: false, M, N, K },
+    { label: `${s} fwd A@B`, transA: false, transB: false, M, N, K },
     { label: `${s} dA dC@B^T`, transA: false, transB: true, M, N: K, K: N },
     { label: `${s} dB A^T@dC`, transA: true, transB: false, M: K, N, K: M },
   ];
@@ -45,93 +55,80 @@ function randomArray(n: number): Float32Array {
   return a;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : 0.5 * (s[h - 1] + s[h]);
-}
-
-// Median GFLOPS of fn after one warm-up call: at least 3 and at most 15 timed calls, until minTime passed.
+// GFLOPS of fn's fastest call after one warm-up: at least 2 and at most 30 timed calls, until minTime passed.
+// The fastest call, like the FMA peak's best run, estimates the speed without other processes' interference
+// (on a shared machine a median mostly measures the neighbours).
 function time(flops: number, fn: () => void): number {
   fn();
   const times: number[] = [];
   const start = performance.now();
-  while (times.length < 15 && (times.length < 3 || performance.now() - start < minTime * 1000)) {
+  while (times.length < 30 && (times.length < 2 || performance.now() - start < minTime * 1000)) {
     const t0 = process.hrtime.bigint();
     fn();
     times.push(Number(process.hrtime.bigint() - t0) * 1e-9);
   }
-  return (flops / median(times)) * 1e-9;
+  return (flops / Math.min(...times)) * 1e-9;
 }
 
-// The direct-OpenBLAS baseline: null when g++ or -lopenblas is missing.
-function buildDirect(): string | null {
-  const exe = join(mkdtempSync(join(tmpdir(), 'lisa-bench-')), 'gemm_direct');
-  const r = spawnSync('g++', ['-O2', '-x', 'c++', join(root, 'bench', 'gemm_direct.c'), '-o', exe, '-lopenblas'],
-    { encoding: 'utf8' });
-  if (r.status !== 0) {
-    console.warn(`bench/gemm: direct OpenBLAS baseline skipped (g++ -lopenblas failed):\n${r.stderr}`);
-    return null;
+// Best FMA peak seen for each ISA and thread count; re-measured every round (other processes only lower it).
+const peak: Record<string, number> = {};
+function measurePeaks(): void {
+  for (const t of THREADS) {
+    for (const isa of new Set(paths.map(isaOf))) {
+      const key = `${isa}${t}`;
+      peak[key] = Math.max(peak[key] ?? 0, native.fmaPeak(t, isa));
+    }
   }
-  return exe;
 }
 
-function runDirect(exe: string, threads: number, p: Product): number {
-  const r = spawnSync(exe, [String(threads), String(minTime), p.transA ? '1' : '0', p.transB ? '1' : '0',
-    String(p.M), String(p.N), String(p.K)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`gemm_direct failed: ${r.stderr}`);
-  return Number(r.stdout.trim().split(/\s+/)[5]);
-}
+console.log(`CPU: ${cpus()[0]?.model ?? '?'}, ${cpus().length} logical cores; gemmInfo ${JSON.stringify(info)}`);
+console.log(`GEMM GFLOPS and % of the measured FMA peak of the path's ISA (OpenBLAS: the widest, ${widest}); ` +
+  `fastest call of ${rounds} interleaved rounds of >= ${minTime}s each`);
+const cols = THREADS.flatMap((t) => paths.map((p) => `${p} ${t}t`));
+console.log(['shape (M,K,N) product'.padEnd(26), ...cols.map((c) => c.padStart(16))].join(''));
 
-const info = native.gemmInfo();
-const direct = info.openblasAvailable ? buildDirect() : null;
-const builtinName = info.avx2 ? 'avx2' : 'portable';
-console.log(`GEMM GFLOPS (best of ${rounds} interleaved rounds of a median over >= ${minTime}s; built-in = ` +
-  `${builtinName}; OpenBLAS ${info.openblasAvailable ? 'loaded' : 'missing'})`);
-
-const cols = ['built-in 1t', 'built-in 2t', 'OB addon 1t', 'OB addon 2t', 'OB direct 1t', 'OB direct 2t',
-  'bi/OB 2t', 'addon/dir 1t', 'addon/dir 2t'];
-const fmt = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
-console.log(['shape (M,K,N) product'.padEnd(28), ...cols.map((c) => c.padStart(13))].join(''));
-
-const ratios: Record<string, number[]> = { bi: [], ad1: [], ad2: [] };
+const fmt = (g: number | undefined, pk: number | undefined) =>
+  g === undefined ? '-' : `${g.toFixed(1)} (${((100 * g) / (pk ?? NaN)).toFixed(0)}%)`;
+const rows: Record<string, number>[] = [];
 const savedThreads = native.getNumThreads();
+const savedInfo = native.gemmInfo();
 for (const [M, K, N] of SHAPES) {
   if (only && !`${M}x${K}x${N}`.includes(only)) continue;
   const A = randomArray(M * K), B = randomArray(K * N), dC = randomArray(M * N);
   const out = { fwd: new Float32Array(M * N), dA: new Float32Array(M * K), dB: new Float32Array(K * N) };
   for (const p of products(M, K, N)) {
-    // Operands exactly as the training step passes them (see products()).
+    // Operands exactly as the training step passes them.
     const [a, b, c] = !p.transA && !p.transB ? [A, B, out.fwd] : p.transB ? [dC, B, out.dA] : [A, dC, out.dB];
     const lda = p.transA ? p.M : p.K, ldb = p.transB ? p.K : p.N;
     const call = () => native.gemm(p.transA, p.transB, p.M, p.N, p.K, 1, 0, 1, a, 0, lda, 0, b, 0, ldb, 0, c, 0, p.N, 0);
     const flops = 2 * p.M * p.N * p.K;
-    // Every cell is measured in each of `rounds` rounds, the variants interleaved, and the best round kept:
-    // other processes only ever slow a measurement down, and interleaving spreads their effect evenly.
+    // Every cell is measured in each round, the paths interleaved, and the best round kept.
     const r: Record<string, number> = {};
-    const keep = (key: string, v: number) => { r[key] = Math.max(r[key] ?? 0, v); };
     for (let round = 0; round < rounds; round++) {
-      for (const t of [1, 2]) {
+      measurePeaks();
+      for (const t of THREADS) {
         native.setNumThreads(t);
-        native.setGemmImpl('builtin');
-        keep(`bi${t}`, time(flops, call));
-        if (info.openblasAvailable) {
-          native.setGemmImpl('openblas');
-          keep(`ob${t}`, time(flops, call));
+        for (const path of paths) {
+          native.setGemmImpl(path);
+          r[`${path}${t}`] = Math.max(r[`${path}${t}`] ?? 0, time(flops, call));
         }
-        if (direct) keep(`dir${t}`, runDirect(direct, t, p));
       }
     }
     native.setGemmImpl('auto');
-    const bi = r.bi2 / r.ob2, ad1 = r.ob1 / r.dir1, ad2 = r.ob2 / r.dir2;
-    if (Number.isFinite(bi)) ratios.bi.push(bi);
-    if (Number.isFinite(ad1)) ratios.ad1.push(ad1);
-    if (Number.isFinite(ad2)) ratios.ad2.push(ad2);
-    console.log([p.label.padEnd(28), ...[r.bi1, r.bi2, r.ob1, r.ob2, r.dir1, r.dir2].map((x) => fmt(x).padStart(13)),
-      ...[bi, ad1, ad2].map((x) => fmt(x, 2).padStart(13))].join(''));
+    native.setNumThreads(savedThreads);
+    rows.push(r);
+    console.log([p.label.padEnd(26), ...THREADS.flatMap((t) => paths.map((path) =>
+      fmt(r[`${path}${t}`], peak[`${isaOf(path)}${t}`]).padStart(16)))].join(''));
   }
 }
-native.setNumThreads(savedThreads);
-const geo = (xs: number[]) => (xs.length ? Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length) : NaN);
-console.log(`geometric mean: built-in/OpenBLAS at 2 threads ${fmt(geo(ratios.bi), 2)}; OpenBLAS addon/direct ` +
-  `${fmt(geo(ratios.ad1), 2)} (1 thread), ${fmt(geo(ratios.ad2), 2)} (2 threads)`);
+console.log(`measured FMA peak (GFLOPS): ${Object.entries(peak).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+// Summary: per path and thread count, the FLOP-weighted... kept simple: the geometric mean and the minimum.
+for (const t of THREADS) {
+  const parts = paths.map((path) => {
+    const pct = rows.map((r) => (100 * r[`${path}${t}`]!) / peak[`${isaOf(path)}${t}`]!);
+    const geo = Math.exp(pct.reduce((s, x) => s + Math.log(x), 0) / pct.length);
+    return `${path} ${geo.toFixed(0)}% (min ${Math.min(...pct).toFixed(0)}%)`;
+  });
+  console.log(`${t} thread${t > 1 ? 's' : ''}, % of peak, geometric mean over the products: ${parts.join(', ')}`);
+}
+if (savedInfo.impl !== native.gemmInfo().impl) console.warn('bench/gemm: GEMM impl not restored');

@@ -4,15 +4,21 @@
 //
 // JS exports:
 //   gemm(transA, transB, M, N, K, alpha, beta, batch, a, aOffset, lda, aBatchStride,
-//        b, bOffset, ldb, bBatchStride, c, cOffset, ldc, cBatchStride): void
+//        b, bOffset, ldb, bBatchStride, c, cOffset, ldc, cBatchStride, bf16Dot?): void
+//     bf16Dot (with a bfloat16 b; train.matmulPrecision 'bfloat16'): alpha*A is rounded to bfloat16 (RNE) while
+//     packing and the product accumulates in fp32 (vdpbf16ps, or its exact emulation), whatever the impl.
 //     b may be a Uint16Array of bfloat16 bits (a stored weight): widened in registers while packing (built-in),
 //     or per element (reference). When OpenBLAS is the GEMM, bfloat16 GEMMs go to the built-in kernel (measured
 //     with bench/gemm-bf16.ts: as fast as fp32 sgemm), or with route 'panels' to OpenBLAS on column panels of
 //     op(B) widened into a small scratch (one sgemm per panel; 25-40% slower on 2 threads).
 //   setBf16Gemm(route: 'builtin' | 'panels'): void   (default 'builtin'; LISA_BF16_GEMM=panels at load)
-//   gemmInfo(): { impl: 'openblas' | 'avx2' | 'portable' | 'reference', openblasAvailable, avx2, threads, bf16Route }
-//   setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'portable' | 'reference'): void
-//     ('auto': OpenBLAS when loaded, else built-in; 'portable': the built-in driver with its non-AVX2 kernel)
+//   gemmInfo(): { impl: 'openblas' | 'avx512' | 'avx2' | 'portable' | 'reference', isa, openblasAvailable, avx2,
+//                 avx512, avx512bf16, threads, bf16Route, matmulPrecision, bf16Kernel }
+//   setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'avx512' | 'avx2' | 'portable' | 'reference'): void
+//     ('auto': see auto_impl(); 'builtin': the built-in driver with the best kernel cpu_level() allows;
+//      'avx512' / 'avx2' / 'portable': that kernel, an error when the CPU (or the LISA_CPU cap) lacks it)
+//   setCpuLevel(name: 'avx512' | 'avx2' | 'portable'): void   caps the ISA of every kernel (as LISA_CPU at load)
+//   fmaPeak(threads, isa?): number   measured fp32 FMA GFLOPS (fma_peak.cpp), at the widest allowed ISA by default
 #include <napi.h>
 
 #include <atomic>
@@ -24,24 +30,39 @@
 #include <vector>
 
 #include "blas.h"
+#include "cpu_features.h"
+#include "fma_peak.h"
 #include "gemm_impl.h"
 #include "register.h"
 #include "threadpool.h"
 
 namespace lisa {
 namespace {
-enum class Impl { Auto, OpenBlas, Builtin, Portable, Reference };
+enum class Impl { Auto, OpenBlas, Builtin, Avx512, Avx2, Portable, Reference };
 std::atomic<Impl> g_impl{Impl::Auto};
 
-const GemmKernels& builtin_kernels() {
-  static const GemmKernels k = cpu_has_avx2_fma() ? avx2_kernels() : portable_kernels();
-  return k;
+// The built-in kernel for the current cpu_level().
+GemmKernels builtin_kernels() {
+  switch (cpu_level()) {
+    case CpuLevel::Avx512: return avx512_kernels();
+    case CpuLevel::Avx2: return avx2_kernels();
+    default: return portable_kernels();
+  }
+}
+
+// 'auto': the built-in AVX-512 kernel when the CPU has it, else OpenBLAS when loaded, else the built-in kernel.
+// Measured with bench/gemm.ts on Zen 5 (docs/performance.md, "GEMM"): at GPT-2's shapes the AVX-512 kernel beats
+// Debian's OpenBLAS at 1 and 2 threads, so OpenBLAS only keeps the AVX2 machines, where it and our AVX2 kernel
+// are within a few percent of each other.
+Impl auto_impl() {
+  if (cpu_level() == CpuLevel::Avx512) return Impl::Builtin;
+  return blas::available() ? Impl::OpenBlas : Impl::Builtin;
 }
 
 // What a call runs now: the requested implementation, with 'auto' resolved.
 Impl effective_impl() {
   Impl impl = g_impl.load();
-  if (impl == Impl::Auto) return blas::available() ? Impl::OpenBlas : Impl::Builtin;
+  if (impl == Impl::Auto) return auto_impl();
   return impl;
 }
 
@@ -89,13 +110,17 @@ bool fits_int(const GemmArgs& g) {
          g.ldc <= INT_MAX;
 }
 
-void run_gemm(const GemmBatch& p) {
+void run_gemm(const GemmBatch& p, bool bf16_dot_requested) {
   const GemmArgs& g = p.g;
   if (p.batch <= 0 || g.M <= 0 || g.N <= 0) return;
   Impl impl = effective_impl();
-  if (impl == Impl::Reference) return gemm_reference(p);
+  const bool bf16_dot = g.Bh && bf16_dot_requested;
+  if (impl == Impl::Reference) return gemm_reference(p, bf16_dot);
   if (g.K == 0 || g.alpha == 0.0f) return scale_c(p);
+  if (bf16_dot) return gemm_blocked(p, bf16dot_kernels());
   if (impl == Impl::Portable) return gemm_blocked(p, portable_kernels());
+  if (impl == Impl::Avx2) return gemm_blocked(p, avx2_kernels());
+  if (impl == Impl::Avx512) return gemm_blocked(p, avx512_kernels());
   if (impl == Impl::OpenBlas && fits_int(g) && g.Bh) {
     if (g_bf16_panels.load()) return sgemm_bf16_panels(p, blas::sgemm());
   } else if (impl == Impl::OpenBlas && fits_int(g)) {
@@ -230,27 +255,65 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   if (bh) g.Bh = bh + bOff;
   else g.B = b + bOff;
   g.C += cOff;
-  lisa::run_gemm(p);
+  lisa::run_gemm(p, info.Length() > 20 && info[20].ToBoolean().Value());
   return env.Undefined();
 }
 
 Napi::Value GemmInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const bool avx2 = lisa::cpu_has_avx2_fma();
+  const lisa::CpuFeatures& f = lisa::cpu_detected();
   const char* impl = "reference";
   switch (lisa::effective_impl()) {
     case lisa::Impl::OpenBlas: impl = "openblas"; break;
     case lisa::Impl::Builtin: impl = lisa::builtin_kernels().name; break;
+    case lisa::Impl::Avx512: impl = "avx512"; break;
+    case lisa::Impl::Avx2: impl = "avx2"; break;
     case lisa::Impl::Portable: impl = "portable"; break;
     default: break;
   }
   Napi::Object out = Napi::Object::New(env);
   out.Set("impl", impl);
+  out.Set("isa", lisa::cpu_level_name(lisa::cpu_level()));
   out.Set("openblasAvailable", lisa::blas::available());
-  out.Set("avx2", avx2);
+  out.Set("avx2", f.avx2_fma);
+  out.Set("avx512", f.avx512);
+  out.Set("avx512bf16", f.avx512_bf16);
   out.Set("threads", lisa::num_threads());
   out.Set("bf16Route", lisa::g_bf16_panels.load() ? "panels" : "builtin");
+  out.Set("bf16Kernel", lisa::bf16dot_kernels().name);
   return out;
+}
+
+// setCpuLevel('avx512' | 'avx2' | 'portable'): caps the ISA level of every kernel family.
+Napi::Value SetCpuLevel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  lisa::CpuLevel level;
+  if (!lisa::parse_cpu_level(name.c_str(), &level)) {
+    Napi::TypeError::New(env, "setCpuLevel(name): name must be 'avx512', 'avx2' or 'portable'")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  lisa::set_cpu_cap(level);
+  return env.Undefined();
+}
+
+// fmaPeak(threads, isa?): measured FMA GFLOPS on `threads` threads at isa (default: cpu_level()).
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t threads = 0;
+  if (!ArgInt(info, 0, "fmaPeak threads", 1, 1024, &threads)) return env.Undefined();
+  lisa::CpuLevel level = lisa::cpu_level();
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    std::string name = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+    if (!lisa::parse_cpu_level(name.c_str(), &level) || level > lisa::cpu_max_level()) {
+      Napi::TypeError::New(env, "fmaPeak(threads, isa): isa must be 'avx512', 'avx2' or 'portable' and supported "
+                                "by this CPU")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  return Napi::Number::New(env, lisa::fma_peak_gflops(level, static_cast<int>(threads)));
 }
 
 Napi::Value SetBf16Gemm(const Napi::CallbackInfo& info) {
@@ -280,13 +343,22 @@ Napi::Value SetGemmImpl(const Napi::CallbackInfo& info) {
     impl = lisa::Impl::OpenBlas;
   } else if (name == "builtin") {
     impl = lisa::Impl::Builtin;
+  } else if (name == "avx512" || name == "avx2") {
+    lisa::CpuLevel need = name == "avx512" ? lisa::CpuLevel::Avx512 : lisa::CpuLevel::Avx2;
+    if (lisa::cpu_level() < need) {
+      Napi::Error::New(env, "setGemmImpl('" + name + "'): not available (the CPU lacks it, or LISA_CPU / "
+                            "setCpuLevel caps the ISA at '" + lisa::cpu_level_name(lisa::cpu_level()) + "')")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    impl = name == "avx512" ? lisa::Impl::Avx512 : lisa::Impl::Avx2;
   } else if (name == "portable") {
     impl = lisa::Impl::Portable;
   } else if (name == "reference") {
     impl = lisa::Impl::Reference;
   } else {
-    Napi::TypeError::New(env, "setGemmImpl(name): name must be 'auto', 'openblas', 'builtin', 'portable' or "
-                              "'reference'")
+    Napi::TypeError::New(env, "setGemmImpl(name): name must be 'auto', 'openblas', 'builtin', 'avx512', 'avx2', "
+                              "'portable' or 'reference'")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -300,4 +372,7 @@ void RegisterGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("gemmInfo", Napi::Function::New(env, GemmInfo, "gemmInfo"));
   exports.Set("setGemmImpl", Napi::Function::New(env, SetGemmImpl, "setGemmImpl"));
   exports.Set("setBf16Gemm", Napi::Function::New(env, SetBf16Gemm, "setBf16Gemm"));
+  exports.Set("setCpuLevel", Napi::Function::New(env, SetCpuLevel, "setCpuLevel"));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));
+
 }

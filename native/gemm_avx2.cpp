@@ -8,40 +8,11 @@
 #include <algorithm>
 
 #include "gemm_impl.h"
+#include "gemm_x86.h"
 
 namespace lisa {
 namespace {
 static_assert(kMR == 6 && kNR == 16, "the AVX2 micro-kernel is written for a 6x16 tile");
-
-// Lanes [0, n) set, for maskload (masked-out lanes read as zero and never fault).
-inline __m256i lane_mask(int64_t n) {
-  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), idx);
-}
-
-// In-place 8x8 transpose: afterwards r[t] holds column t of the input rows.
-inline void transpose8(__m256 r[8]) {
-  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-  __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-  __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-  __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-  __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-  __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-  __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-  __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-  __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-  r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-  r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-  r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-  r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
 
 // One k step of the 6x16 kernel at byte offsets A (6 floats) and B (16 floats): 2 B loads, 6 broadcasts, 12 FMAs.
 // Accumulators: row r of the tile is ymm(4+2r) (columns 0-7) and ymm(5+2r) (columns 8-15).
@@ -187,16 +158,6 @@ void pack_a_avx2(bool transA, const float* A, int64_t lda, int64_t i0, int64_t k
 }
 
 // op(B)[k0 : k0+kc, j0 : j0+nc] -> panels of kc steps x 16 columns.
-// 8 values at p as floats: float32 loaded as is; bfloat16 (16 bytes) widened exactly (zero-extend to 32 bits,
-// shift into the top half). load1 is the scalar form.
-inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-inline __m256 load8(const uint16_t* p) {
-  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-inline float load1(float x) { return x; }
-inline float load1(uint16_t x) { return bf16_to_f32(x); }
-
 // Panels of op(B) when B is stored (N, K) (transB): column j of op(B) is row j of B. Loads (and widens) 8 rows
 // x 8 k steps, then transposes them.
 template <typename T>
@@ -279,5 +240,11 @@ void pack_b_bf16_avx2(bool transB, const uint16_t* B, int64_t ldb, int64_t k0, i
 }
 }  // namespace
 
-GemmKernels avx2_kernels() { return {kernel_6x16, pack_a_avx2, pack_b_avx2, "avx2", pack_b_bf16_avx2}; }
+// Blocking tuned for Zen 3 (32 KiB L1d, 512 KiB L2 per core, 32 MiB L3): the B micro-panel (KC*16*4 = 16 KiB)
+// stays in L1 beside an A micro-panel (6 KiB); the packed A block (MC*KC*4 = 144 KiB) in L2.
+GemmKernels avx2_kernels() {
+  GemmKernels k{kernel_6x16, pack_a_avx2, pack_b_avx2, "avx2", pack_b_bf16_avx2};
+  k.mc = 144, k.kc = 256, k.nc = 3072;
+  return k;
+}
 }  // namespace lisa

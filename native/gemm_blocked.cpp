@@ -16,26 +16,26 @@
 
 namespace lisa {
 namespace {
-// Cache blocking, tuned for Zen 3 (32 KiB L1d, 512 KiB L2 per core, 32 MiB L3): the 6x16 kernel's B micro-panel
-// (KC*16*4 = 16 KiB) stays in L1 beside an A micro-panel (6 KiB); the packed A block (MC*KC*4 = 144 KiB) in L2.
+// The kernel's blocking (GemmKernels mc, kc, nc), or LISA_GEMM_BLOCKING="mc,kc,nc" when set (for tuning with
+// bench/gemm.ts); mc and nc are rounded up to the tile.
 struct Blocking {
-  int64_t mc = 144, kc = 256, nc = 3072;
+  int64_t mc, kc, nc;
 };
 
-const Blocking& blocking() {
-  static const Blocking b = [] {
-    Blocking r;
-    // LISA_GEMM_BLOCKING="mc,kc,nc" overrides the defaults (for tuning with bench/gemm.ts).
+Blocking blocking(const GemmKernels& kr) {
+  static const Blocking env_override = [] {
+    Blocking r{0, 0, 0};
     if (const char* env = std::getenv("LISA_GEMM_BLOCKING")) {
       long mc = 0, kc = 0, nc = 0;
-      if (std::sscanf(env, "%ld,%ld,%ld", &mc, &kc, &nc) == 3 && mc > 0 && kc > 0 && nc > 0) {
-        r.mc = (mc + kMR - 1) / kMR * kMR;
-        r.kc = kc;
-        r.nc = (nc + kNR - 1) / kNR * kNR;
-      }
+      if (std::sscanf(env, "%ld,%ld,%ld", &mc, &kc, &nc) == 3 && mc > 0 && kc > 0 && nc > 0) r = {mc, kc, nc};
     }
     return r;
   }();
+  Blocking b{kr.mc, kr.kc, kr.nc};
+  if (env_override.mc > 0) b = env_override;
+  b.mc = (b.mc + kr.mr - 1) / kr.mr * kr.mr;
+  b.nc = (b.nc + kr.nr - 1) / kr.nr * kr.nr;
+  b.kc = (b.kc + kr.kunit - 1) / kr.kunit * kr.kunit;
   return b;
 }
 
@@ -80,7 +80,10 @@ inline int64_t balanced_block(int64_t n, int64_t max, int64_t unit) {
   return ceil_div(ceil_div(n, blocks), unit) * unit;
 }
 
-inline int64_t kc_block(int64_t K) { return balanced_block(K, blocking().kc, 1); }
+// KC block size for depth K (a multiple of the kernel's kunit, so every block but the last is whole words).
+inline int64_t kc_block(const GemmKernels& kr, int64_t K) { return balanced_block(K, blocking(kr).kc, kr.kunit); }
+// Packed 32-bit words per row (column) of a kc-deep block.
+inline int64_t kwords(const GemmKernels& kr, int64_t kc) { return ceil_div(kc, kr.kunit); }
 
 // Packs op(B)[k0 : k0+kc, j0 : j0+nc] with kr's packing; a bfloat16 B (g.Bh) is widened as it is packed.
 inline void pack_b_any(const GemmArgs& g, const GemmKernels& kr, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
@@ -89,68 +92,69 @@ inline void pack_b_any(const GemmArgs& g, const GemmKernels& kr, int64_t k0, int
   else kr.pack_b(g.transB, g.B, g.ldb, k0, j0, kc, nc, Bp);
 }
 
-// Packs all of alpha*op(A) (all M rows, every KC block): block pc starts at dst + round_up(M, MR) * pc and its
-// rows from ic (a multiple of MR) at + ic * kc, which is where gemm_tile looks for them.
+// Packs all of alpha*op(A) (all M rows, every KC block): block pc starts at dst + round_up(M, MR) * pc (in packed
+// words) and its rows from ic (a multiple of MR) at + ic * kc, which is where gemm_tile looks for them.
 void prepack_a(const GemmArgs& g, const GemmKernels& kr, float* dst) {
-  const int64_t kc_max = kc_block(g.K), m_pad = ceil_div(g.M, kMR) * kMR;
+  const int64_t kc_max = kc_block(kr, g.K), m_pad = ceil_div(g.M, kr.mr) * kr.mr;
   for (int64_t pc = 0; pc < g.K; pc += kc_max)
-    kr.pack_a(g.transA, g.A, g.lda, 0, pc, g.M, std::min(kc_max, g.K - pc), g.alpha, dst + m_pad * pc);
+    kr.pack_a(g.transA, g.A, g.lda, 0, pc, g.M, std::min(kc_max, g.K - pc), g.alpha, dst + m_pad * (pc / kr.kunit));
 }
 
 // Packs all of op(B) likewise: block pc at dst + round_up(N, NR) * pc, columns from jc at + jc * kc.
 void prepack_b(const GemmArgs& g, const GemmKernels& kr, float* dst) {
-  const int64_t kc_max = kc_block(g.K), n_pad = ceil_div(g.N, kNR) * kNR;
+  const int64_t kc_max = kc_block(kr, g.K), n_pad = ceil_div(g.N, kr.nr) * kr.nr;
   for (int64_t pc = 0; pc < g.K; pc += kc_max)
-    pack_b_any(g, kr, pc, 0, std::min(kc_max, g.K - pc), g.N, dst + n_pad * pc);
+    pack_b_any(g, kr, pc, 0, std::min(kc_max, g.K - pc), g.N, dst + n_pad * (pc / kr.kunit));
 }
 
 // C[i0:i1, j0:j1] of one product, on the calling thread. Apre (then i0 == 0) / Bpre (then j0 is a multiple of
 // NR), when not null, hold the whole operand packed by prepack_a / prepack_b, and that operand is not re-packed.
 void gemm_tile(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1, const GemmKernels& kr,
                const float* Apre, const float* Bpre) {
-  const Blocking& bl = blocking();
+  const Blocking bl = blocking(kr);
+  const int64_t MR = kr.mr, NR = kr.nr;
   const int64_t m = i1 - i0, n = j1 - j0;
-  const int64_t kc_max = kc_block(g.K);
-  const int64_t mc_max = balanced_block(m, bl.mc, kMR);
-  const int64_t nc_max = Bpre ? ceil_div(n, kNR) * kNR : balanced_block(n, bl.nc, kNR);
-  const int64_t m_pad = ceil_div(g.M, kMR) * kMR, n_pad = ceil_div(g.N, kNR) * kNR;
-  float* Ap = Apre ? nullptr : PackBuffers::grow(t_buffers.a, t_buffers.a_cap, mc_max * kc_max + kPackSlack);
-  float* Bp = Bpre ? nullptr : PackBuffers::grow(t_buffers.b, t_buffers.b_cap, nc_max * kc_max + kPackSlack);
-  alignas(64) float tmp[kMR * kNR];
+  const int64_t kc_max = kc_block(kr, g.K), kw_max = kwords(kr, kc_max);
+  const int64_t mc_max = balanced_block(m, bl.mc, MR);
+  const int64_t nc_max = Bpre ? ceil_div(n, NR) * NR : balanced_block(n, bl.nc, NR);
+  const int64_t m_pad = ceil_div(g.M, MR) * MR, n_pad = ceil_div(g.N, NR) * NR;
+  float* Ap = Apre ? nullptr : PackBuffers::grow(t_buffers.a, t_buffers.a_cap, mc_max * kw_max + kPackSlack);
+  float* Bp = Bpre ? nullptr : PackBuffers::grow(t_buffers.b, t_buffers.b_cap, nc_max * kw_max + kPackSlack);
+  alignas(64) float tmp[kMaxTile];
 
   for (int64_t jc = j0; jc < j1; jc += nc_max) {
     const int64_t nc = std::min(nc_max, j1 - jc);
     for (int64_t pc = 0; pc < g.K; pc += kc_max) {
-      const int64_t kc = std::min(kc_max, g.K - pc);
+      const int64_t kc = std::min(kc_max, g.K - pc), kw = kwords(kr, kc);
       const float beta = pc == 0 ? g.beta : 1.0f;
       if (Bpre) {
-        Bp = const_cast<float*>(Bpre) + n_pad * pc + jc * kc;
+        Bp = const_cast<float*>(Bpre) + n_pad * (pc / kr.kunit) + jc * kw;
       } else {
         pack_b_any(g, kr, pc, jc, kc, nc, Bp);
       }
       for (int64_t ic = i0; ic < i1; ic += mc_max) {
         const int64_t mc = std::min(mc_max, i1 - ic);
         if (Apre) {
-          Ap = const_cast<float*>(Apre) + m_pad * pc + ic * kc;
+          Ap = const_cast<float*>(Apre) + m_pad * (pc / kr.kunit) + ic * kw;
         } else {
           kr.pack_a(g.transA, g.A, g.lda, ic, pc, mc, kc, g.alpha, Ap);
         }
         // Macro-kernel: the B micro-panel (outer loop) stays in L1 while A micro-panels stream from L2.
-        for (int64_t jr = 0; jr < nc; jr += kNR) {
-          const int64_t nr = std::min<int64_t>(kNR, nc - jr);
-          const float* bp = Bp + jr * kc;
-          for (int64_t ir = 0; ir < mc; ir += kMR) {
-            const int64_t mr = std::min<int64_t>(kMR, mc - ir);
-            const float* ap = Ap + ir * kc;
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int64_t nr = std::min<int64_t>(NR, nc - jr);
+          const float* bp = Bp + jr * kw;
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int64_t mr = std::min<int64_t>(MR, mc - ir);
+            const float* ap = Ap + ir * kw;
             float* c = g.C + (ic + ir) * g.ldc + jc + jr;
-            if (mr == kMR && nr == kNR) {
+            if (mr == MR && nr == NR) {
               kr.kernel(kc, ap, bp, c, g.ldc, beta);
               continue;
             }
-            kr.kernel(kc, ap, bp, tmp, kNR, 0.0f);  // edge tile: compute full, merge the valid part
+            kr.kernel(kc, ap, bp, tmp, NR, 0.0f);  // edge tile: compute full, merge the valid part
             for (int64_t r = 0; r < mr; ++r) {
               float* cr = c + r * g.ldc;
-              const float* tr = tmp + r * kNR;
+              const float* tr = tmp + r * NR;
               if (beta == 0.0f) {
                 for (int64_t j = 0; j < nr; ++j) cr[j] = tr[j];
               } else {
@@ -265,18 +269,6 @@ int64_t widen_bf16_block(bool transB, const uint16_t* Bh, int64_t ldb, int64_t k
   return cols;
 }
 
-bool cpu_has_avx2_fma() {
-#if defined(__x86_64__) || defined(__i386__)
-  static const bool ok = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return ok;
-#else
-  return false;
-#endif
-}
-
 GemmKernels portable_kernels() {
   return {kernel_portable, pack_a_portable, pack_b_portable, "portable", pack_b_bf16_portable};
 }
@@ -292,10 +284,12 @@ void gemm_blocked(const GemmBatch& p, const GemmKernels& kr) {
   // when there are enough of them; otherwise each item is cut into `parts` ranges of C, along N when N >= M
   // (each task then needs only its columns of B, and all of A) and along M otherwise.
   const bool split_n = g.N >= g.M;
-  const int64_t units = split_n ? ceil_div(g.N, kNR) : ceil_div(g.M, kMR);
+  const int64_t MR = kr.mr, NR = kr.nr;
+  const int64_t units = split_n ? ceil_div(g.N, NR) : ceil_div(g.M, MR);
   // The operand every task of an item needs is packed once per thread and item (not once per task) when it is
   // small enough; then tasks can be fine-grained. Otherwise one task per thread, each packing its own.
-  const int64_t shared_floats = (split_n ? ceil_div(g.M, kMR) * kMR : ceil_div(g.N, kNR) * kNR) * g.K;
+  const int64_t shared_floats = (split_n ? ceil_div(g.M, MR) * MR : ceil_div(g.N, NR) * NR) * kwords(kr, g.K) +
+                                kr.kunit * kPackSlack;
   const bool prepack = workers > 1 && p.batch < 2 * workers && shared_floats <= (int64_t(1) << 22);
   int64_t parts = 1;
   if (workers > 1 && p.batch < 2 * workers) {
@@ -327,9 +321,9 @@ void gemm_blocked(const GemmBatch& p, const GemmKernels& kr) {
       }
       const int64_t u0 = units * part / parts, u1 = units * (part + 1) / parts;
       if (split_n) {
-        gemm_tile(gb, 0, g.M, u0 * kNR, std::min(g.N, u1 * kNR), kr, pre, nullptr);
+        gemm_tile(gb, 0, g.M, u0 * NR, std::min(g.N, u1 * NR), kr, pre, nullptr);
       } else {
-        gemm_tile(gb, u0 * kMR, std::min(g.M, u1 * kMR), 0, g.N, kr, nullptr, pre);
+        gemm_tile(gb, u0 * MR, std::min(g.M, u1 * MR), 0, g.N, kr, nullptr, pre);
       }
     }
   });

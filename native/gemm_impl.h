@@ -28,12 +28,16 @@ struct GemmBatch {
   int64_t batch, strideA, strideB, strideC;
 };
 
-// Register tile of the built-in kernels: MR rows of C by NR columns.
+// Register tile of the AVX2 and portable kernels: MR rows of C by NR columns (the AVX-512 kernels have their own,
+// given in GemmKernels; the driver reads the tile from there).
 constexpr int kMR = 6;
 constexpr int kNR = 16;
+// Largest tile of any kernel (the driver's edge-tile scratch).
+constexpr int kMaxTile = 16 * 64;
 
 // C[0:MR, 0:NR] (row stride ldc) = Ap^T Bp + beta * C, where Ap holds kc steps of MR values of op(A) (one
 // column of the tile's rows per step) and Bp kc steps of NR values of op(B). beta == 0: C is not read.
+// Kernels whose packed values are bfloat16 pairs (kunit == 2) read ceil(kc/2) steps of MR (NR) 32-bit words.
 using MicroKernel = void (*)(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float beta);
 // Packs alpha * op(A)[i0 : i0+mc, k0 : k0+kc] into ceil(mc/MR) panels of kc*MR floats (rows past mc are zero).
 // May write up to kPackSlack floats past the last panel.
@@ -42,17 +46,22 @@ using PackA = void (*)(bool transA, const float* A, int64_t lda, int64_t i0, int
 // Packs op(B)[k0 : k0+kc, j0 : j0+nc] into ceil(nc/NR) panels of kc*NR floats (columns past nc are zero).
 using PackB = void (*)(bool transB, const float* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
                        float* Bp);
-constexpr int64_t kPackSlack = 16;
-// The same packing from bfloat16 B (bits), each value widened exactly to float32 as it is packed.
+constexpr int64_t kPackSlack = 64;
+// The same packing from bfloat16 B (bits), each value widened exactly to float32 as it is packed (or, for the
+// bf16 dot-product kernels, kept as bfloat16 pairs).
 using PackBh = void (*)(bool transB, const uint16_t* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
                         float* Bp);
 
 struct GemmKernels {
   MicroKernel kernel;
   PackA pack_a;
-  PackB pack_b;
-  const char* name;  // "avx2" or "portable"
+  PackB pack_b;       // null for the bf16 dot-product kernels (they take only a bfloat16 B)
+  const char* name;   // "avx512", "avx2", "portable", "avx512-bf16dot", "bf16dot-emulated"
   PackBh pack_b_bf16;
+  int mr = kMR, nr = kNR;
+  int kunit = 1;      // k steps per packed 32-bit word: 1 (float32), 2 (bfloat16 pairs)
+  // Cache blocking: MC rows of A (an MC x KC block stays in L2), KC depth, NC columns of B (KC x NC in L3).
+  int64_t mc = 144, kc = 256, nc = 3072;
 };
 
 // Exact bfloat16 -> float32 (the bits are the top half of a float32).
@@ -68,12 +77,25 @@ inline float bf16_to_f32(uint16_t h) {
 int64_t widen_bf16_block(bool transB, const uint16_t* Bh, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
                          float* dst);
 
-bool cpu_has_avx2_fma();         // gemm_blocked.cpp: runtime CPU check
 GemmKernels portable_kernels();  // gemm_blocked.cpp
-GemmKernels avx2_kernels();      // gemm_avx2.cpp: only call when cpu_has_avx2_fma()
+GemmKernels avx2_kernels();      // gemm_avx2.cpp: only call when cpu_level() >= Avx2
+GemmKernels avx512_kernels();    // gemm_avx512.cpp: only call when cpu_level() == Avx512
+// bf16 dot-product GEMM (B a bfloat16 weight, A rounded to bfloat16 with RNE while packing, fp32 accumulation):
+// vdpbf16ps when cpu_use_avx512_bf16(), else an exact emulation of its arithmetic (gemm_bf16dot.cpp).
+GemmKernels bf16dot_kernels();
+// Rounds float32 to bfloat16 bits as vcvtneps2bf16 does: denormals to signed zero, NaN quietened, else RNE.
+inline uint16_t f32_to_bf16_rne(float f) {
+  uint32_t u;
+  __builtin_memcpy(&u, &f, 4);
+  if ((u & 0x7f800000u) == 0) return static_cast<uint16_t>((u >> 16) & 0x8000u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
 
 // Built-in GEMM over the thread pool. Requires M, N, K >= 1 and alpha != 0 (gemm.cpp handles the rest).
 void gemm_blocked(const GemmBatch& p, const GemmKernels& kernels);
-// Naive triple loop with a float accumulator (gemm_ref.cpp). Handles every size, including K == 0.
-void gemm_reference(const GemmBatch& p);
+// Naive triple loop with a double accumulator (gemm_ref.cpp). Handles every size, including K == 0. round_a:
+// A is rounded to bfloat16 (f32_to_bf16_rne) first, the bf16 dot-product GEMM's input rounding.
+void gemm_reference(const GemmBatch& p, bool round_a = false);
 }  // namespace lisa

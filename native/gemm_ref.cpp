@@ -1,11 +1,12 @@
 // Naive reference GEMM: a plain triple loop beside the fast kernels (used by tests and setGemmImpl('reference')).
-// Accumulates in double. Handles every size, K == 0 and alpha == 0 included; beta == 0 never reads C.
+// Accumulates in double; with round_a, alpha*A is rounded to bfloat16 first (the bf16 dot-product GEMM's
+// inputs). Handles every size, K == 0 and alpha == 0 included; beta == 0 never reads C.
 #include <cstring>
 
 #include "gemm_impl.h"
 
 namespace lisa {
-void gemm_reference(const GemmBatch& p) {
+void gemm_reference(const GemmBatch& p, bool round_a) {
   const GemmArgs& g = p.g;
   for (int64_t b = 0; b < p.batch; ++b) {
     const float* A = g.A + b * p.strideA;
@@ -17,6 +18,7 @@ void gemm_reference(const GemmBatch& p) {
         double acc = 0.0;
         for (int64_t k = 0; k < g.K; ++k) {
           float a = g.transA ? A[k * g.lda + i] : A[i * g.lda + k];
+          if (round_a) a = bf16_to_f32(f32_to_bf16_rne(g.alpha * a));  // alpha applied here, not below
           const int64_t bi = g.transB ? j * g.ldb + k : k * g.ldb + j;
           float v;
           if (Bh) {
@@ -28,7 +30,7 @@ void gemm_reference(const GemmBatch& p) {
           acc += static_cast<double>(a) * static_cast<double>(v);
         }
         float* c = &C[i * g.ldc + j];
-        double out = static_cast<double>(g.alpha) * acc;
+        double out = round_a ? acc : static_cast<double>(g.alpha) * acc;
         if (g.beta != 0.0f) out += static_cast<double>(g.beta) * static_cast<double>(*c);
         *c = static_cast<float>(out);
       }

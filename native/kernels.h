@@ -25,6 +25,7 @@ struct AdamCoef {
   float inv_bc2;    // 1 / (1 - beta2^step)
   float step_size;  // lr / (1 - beta1^step)
   float eps;
+  double gscale;    // the gradient is read as float(g * gscale), as the affine kernel scales it (clip; 1 = none)
 };
 
 // Inner loops over contiguous spans; one table per instruction set. Every entry handles any n >= 0.
@@ -85,5 +86,16 @@ void embedding_bf16(const uint16_t* weight, const int32_t* ids, int64_t n, int64
 void embedding_backward(const int32_t* ids, const float* g, int64_t n, int64_t C, float* dweight);
 void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, double beta1, double beta2,
            double eps, double wd, double step);
+// One tensor of a fused multi-tensor AdamW step.
+struct AdamwTensor {
+  float* p;
+  const float* g;
+  float* m;
+  float* v;
+  int64_t n;
+  double wd, step;
+};
+// adamw() on every tensor, with the gradients read as g * gscale, in one parallel pass over all of them.
+void adamw_many(const AdamwTensor* ts, int64_t k, double lr, double beta1, double beta2, double eps, double gscale);
 
 }  // namespace lisa

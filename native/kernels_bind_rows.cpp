@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "kernels.h"
 #include "kernels_args.h"
@@ -198,6 +199,51 @@ Napi::Value AdamW(const Napi::CallbackInfo& info) {
   return Undef(info);
 }
 
+// adamwMany(ps, gs, ms, vs, meta, lr, beta1, beta2, eps, gradScale): ps..vs are arrays of k Float32Arrays,
+// meta a Float64Array of [n, weightDecay, step] per tensor; one fused AdamW step over all k tensors.
+Napi::Value AdamWMany(const Napi::CallbackInfo& info) {
+  Args a(info, "adamwMany", 10);
+  const double lr = a.num(5), b1 = a.num(6), b2 = a.num(7), eps = a.num(8), gscale = a.num(9);
+  if (!a.ok()) return Undef(info);
+  Napi::Env env = info.Env();
+  for (int j = 0; j < 4; ++j) {
+    if (!info[j].IsArray()) {
+      a.fail(a.arg(j) + " must be an array of Float32Array");
+      return Undef(info);
+    }
+  }
+  const uint32_t k = info[0].As<Napi::Array>().Length();
+  if (!info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[4].As<Napi::TypedArray>().ElementLength() < 3 * static_cast<size_t>(k)) {
+    a.fail("argument 4 must be a Float64Array of 3 values per tensor", true);
+    return Undef(info);
+  }
+  const double* meta = info[4].As<Napi::Float64Array>().Data();
+  std::vector<AdamwTensor> ts(k);
+  for (uint32_t i = 0; i < k; ++i) {
+    const double n = meta[3 * i];
+    if (!(n >= 0 && n <= 9007199254740992.0)) {
+      a.fail("tensor " + std::to_string(i) + ": n must be a size >= 0", true);
+      return Undef(info);
+    }
+    float* bufs[4];
+    for (int j = 0; j < 4; ++j) {
+      Napi::Array arr = info[j].As<Napi::Array>();
+      Napi::Value x = i < arr.Length() ? arr.Get(i) : env.Undefined();
+      if (!x.IsTypedArray() || x.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+          static_cast<double>(x.As<Napi::TypedArray>().ElementLength()) < n) {
+        a.fail(a.arg(j) + "[" + std::to_string(i) + "] must be a Float32Array of at least " +
+               std::to_string(static_cast<int64_t>(n)) + " elements", true);
+        return Undef(info);
+      }
+      bufs[j] = x.As<Napi::Float32Array>().Data();
+    }
+    ts[i] = {bufs[0], bufs[1], bufs[2], bufs[3], static_cast<int64_t>(n), meta[3 * i + 1], meta[3 * i + 2]};
+  }
+  adamw_many(ts.data(), k, lr, b1, b2, eps, gscale);
+  return Undef(info);
+}
+
 Napi::Array Names(Napi::Env env, const char* const* names, int n) {
   Napi::Array arr = Napi::Array::New(env, n);
   for (int i = 0; i < n; ++i) arr.Set(static_cast<uint32_t>(i), Napi::String::New(env, names[i]));
@@ -244,6 +290,7 @@ void RegisterRowKernels(Napi::Env env, Napi::Object exports) {
       {"embedding", Embedding},
       {"embeddingBackward", EmbeddingBackward},
       {"adamw", AdamW},
+      {"adamwMany", AdamWMany},
       {"kernelInfo", KernelInfo},
       {"setKernelImpl", SetKernelImpl},
   };

@@ -112,16 +112,25 @@ static void binary_scalar(int op, const float* a, int64_t sa, const float* b, in
 
 // AdamW in float32 (as torch): p -= lr*wd*p + lr/bc1 * m / (sqrt(v/bc2) + eps), after the moment updates.
 // Subtracting lr*wd*p (rather than multiplying by a rounded 1 - lr*wd) keeps p within one rounding.
-static void adamw_scalar(float* p, const float* g, float* m, float* v, int64_t n, const AdamCoef& c) {
+template <typename ReadG>
+static inline void adamw_loop(float* p, const float* g, float* m, float* v, int64_t n, const AdamCoef& c, ReadG read) {
   const float lrwd = c.lrwd, b1 = c.b1, omb1 = c.omb1, b2 = c.b2, omb2 = c.omb2;
   const float ibc2 = c.inv_bc2, step = c.step_size, eps = c.eps;
 #pragma GCC ivdep
   for (int64_t i = 0; i < n; ++i) {
-    const float gi = g[i];
+    const float gi = read(g[i]);
     const float mi = b1 * m[i] + omb1 * gi;
     const float vi = b2 * v[i] + omb2 * gi * gi;
     m[i] = mi;
     v[i] = vi;
     p[i] = p[i] - (lrwd * p[i] + step * mi / (std::sqrt(vi * ibc2) + eps));
   }
+}
+
+// The gradient is read as is, or scaled in double and rounded once: exactly what clipGradNorm's in-place affine
+// kernel would have stored, so a folded clip changes nothing.
+static void adamw_scalar(float* p, const float* g, float* m, float* v, int64_t n, const AdamCoef& c) {
+  const double gs = c.gscale;
+  if (gs == 1.0) adamw_loop(p, g, m, v, n, c, [](float x) { return x; });
+  else adamw_loop(p, g, m, v, n, c, [gs](float x) { return static_cast<float>(gs * x + 0.0); });
 }

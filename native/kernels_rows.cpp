@@ -246,8 +246,7 @@ void embedding_backward(const int32_t* ids, const float* g, int64_t n, int64_t C
   });
 }
 
-void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, double beta1, double beta2,
-           double eps, double wd, double step) {
+static AdamCoef adam_coef(double lr, double beta1, double beta2, double eps, double wd, double step, double gscale) {
   AdamCoef c;
   c.lrwd = static_cast<float>(lr * wd);
   c.b1 = static_cast<float>(beta1);
@@ -257,8 +256,35 @@ void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, d
   c.inv_bc2 = static_cast<float>(1.0 / (1.0 - std::pow(beta2, step)));
   c.step_size = static_cast<float>(lr / (1.0 - std::pow(beta1, step)));
   c.eps = static_cast<float>(eps);
+  c.gscale = gscale;
+  return c;
+}
+
+void adamw(float* p, const float* g, float* m, float* v, int64_t n, double lr, double beta1, double beta2,
+           double eps, double wd, double step) {
+  const AdamCoef c = adam_coef(lr, beta1, beta2, eps, wd, step, 1.0);
   const KernelTable& t = kt();
   parallel_for(n, kGrain, [&](int64_t b, int64_t e) { t.adamw(p + b, g + b, m + b, v + b, e - b, c); });
+}
+
+void adamw_many(const AdamwTensor* ts, int64_t k, double lr, double beta1, double beta2, double eps, double gscale) {
+  // Spans of at most kGrain elements over every tensor, split evenly between the threads in one pass (no
+  // per-tensor dispatch: the small tensors, biases and norms, share a chunk with the large ones).
+  struct Span { int64_t t, b, e; };
+  std::vector<AdamCoef> coef(static_cast<size_t>(k));
+  std::vector<Span> spans;
+  for (int64_t i = 0; i < k; ++i) {
+    coef[static_cast<size_t>(i)] = adam_coef(lr, beta1, beta2, eps, ts[i].wd, ts[i].step, gscale);
+    for (int64_t b = 0; b < ts[i].n; b += kGrain) spans.push_back({i, b, std::min(ts[i].n, b + kGrain)});
+  }
+  const KernelTable& t = kt();
+  parallel_for(static_cast<int64_t>(spans.size()), 1, [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      const Span& sp = spans[static_cast<size_t>(s)];
+      const AdamwTensor& x = ts[sp.t];
+      t.adamw(x.p + sp.b, x.g + sp.b, x.m + sp.b, x.v + sp.b, sp.e - sp.b, coef[static_cast<size_t>(sp.t)]);
+    }
+  });
 }
 
 }  // namespace lisa

@@ -1,7 +1,8 @@
-// The layer order of design.md section 3, lowest first: a folder of src/ may import only from folders before it.
+// The layer order of design.md section 3, lowest first (with the folders added since: analysis, report, compare,
+// recipe): a folder of src/ may import only from folders before it.
 export const LAYERS = [
-  'util', 'backends', 'tensor', 'autograd', 'ops', 'nn', 'io', 'data', 'models', 'optim', 'finetune', 'train', 'recipe',
-  'report', 'analysis', 'compare', 'cli',
+  'util', 'backends', 'tensor', 'autograd', 'ops', 'nn', 'io', 'data', 'models', 'optim', 'finetune', 'train',
+  'analysis', 'report', 'compare', 'recipe', 'cli',
 ];
 
 /** Files directly in src/ that sit above every layer (the public API). */

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { readJsonObject } from '../io/hf-folder.js';
 import { readSafetensors } from '../io/safetensors.js';
-import type { LayerPartition } from './layers.js';
+import type { LayerPartition } from '../models/layer-partition.js';
 import { NormsError } from './errors.js';
 
 export interface Adapter {

@@ -2,15 +2,15 @@
 // w(l) = (1/T) sum_t ||theta_t(l)||, from the run's trajectory, else the final norm), updateNorm
 // (||W_T(l) - W_0(l)||; W_0 is the base rounded to bf16 for a run exported in BF16) and adapterNorm (LoRA only). Every norm of a layer is the Frobenius norm of all its tensors
 // concatenated, i.e. the square root of the sum of their squared Frobenius norms. Weights stream tensor by tensor.
-// (src/analysis sits between finetune and train in the layer order: train's normsEvery hook uses it.)
+// (src/analysis sits above train and report in the layer order; the trajectory it reads is train's, norms-trajectory.ts.)
 import { join } from 'node:path';
 import { openModelWeights, readConfig, CONFIG_FILE, type ModelWeights } from '../io/hf-folder.js';
 import { parseConfig } from '../models/config.js';
 import { fmtShape, shapesEqual } from '../util/shape.js';
 import { bf16BitsArrayToF32, f32ArrayToBf16Bits } from '../util/bf16.js';
-import { partitionConfig, type LayerPartition, type LayerTensor } from './layers.js';
-import { loraDeltaFromValues, mergedSquares, sumSquares } from './lora-delta.js';
-import { meanTrajectoryNorms, readTrajectory } from './trajectory.js';
+import { partitionConfig, type LayerPartition, type LayerTensor } from '../models/layer-partition.js';
+import { loraDeltaFromValues, mergedSquares, sumSquares } from '../finetune/lora-delta.js';
+import { meanTrajectoryNorms, readTrajectory } from '../train/norms-trajectory.js';
 import { openRuns, type RunFolder, type RunMethod } from './run.js';
 import { readAdapter, type Adapter } from './adapter.js';
 import { NormsError } from './errors.js';

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { NormsError } from './errors.js';
-import { NORMS_FILE } from './trajectory.js';
+import { NORMS_FILE } from '../train/norms-trajectory.js';
 
 export type RunMethod = 'full' | 'lora' | 'lisa';
 

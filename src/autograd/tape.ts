@@ -1,5 +1,6 @@
 // Grad mode and op recording: an op's output gets a GradNode when grad is enabled and an input requires grad.
 import type { GradNode, Tensor } from '../tensor/tensor.js';
+import type { NodeOp } from '../tensor/op-names.js';
 import { trackNodeInScope } from '../tensor/scope-stack.js';
 
 let gradEnabled = true;
@@ -30,7 +31,7 @@ export function needsRecord(inputs: readonly Tensor[]): boolean {
  *  output, temporaries): the node holds them until its backward has run, so their owners may dispose them
  *  as soon as the forward moves on. `temps` are the op's own temporaries: disposed here (kept by the hold
  *  when recorded, freed at once when not). */
-export function record(out: Tensor, op: string, inputs: readonly Tensor[], backward: GradNode['backward'],
+export function record(out: Tensor, op: NodeOp, inputs: readonly Tensor[], backward: GradNode['backward'],
   saved: readonly Tensor[] = [], temps: readonly Tensor[] = []): Tensor {
   if (needsRecord(inputs)) {
     for (const t of saved) t.hold();

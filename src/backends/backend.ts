@@ -7,7 +7,16 @@
 // - Callers (src/ops) validate every size, offset and index before calling; kernels do not re-check.
 // - "out" buffers are fully written unless the kernel says it accumulates (+=).
 
-export type DType = 'float32' | 'float64' | 'bfloat16';
+export const DTYPES = ['float32', 'float64', 'bfloat16'] as const;
+export type DType = (typeof DTYPES)[number];
+/** How weights may be stored for training (float64 is for reference checks only). */
+export const WEIGHT_DTYPES = ['float32', 'bfloat16'] as const satisfies readonly DType[];
+export type WeightDtype = (typeof WEIGHT_DTYPES)[number];
+
+/** Backends that compute (a training run may pick one); meta only tracks shapes. */
+export const COMPUTE_BACKENDS = ['cpu-native', 'cpu-js'] as const;
+export const BACKEND_NAMES = [...COMPUTE_BACKENDS, 'meta'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 export type Buf = Float32Array | Float64Array;
 /** bfloat16 bits (a stored weight): kernels that take one (GEMM's B, embedding) widen it to float32 as they read. */
 export type Bf16Buf = Uint16Array;
@@ -31,7 +40,9 @@ export const BINARY_OPS: readonly BinaryOp[] = [
  *  op(A) is (M, K): A is stored (M, K) with row stride lda, or (K, M) when transA. Likewise op(B) is (K, N).
  *  A_b starts at aOffset + b * aBatchStride (a batch stride of 0 broadcasts one matrix over the batch).
  *  When beta == 0, C is not read (NaNs in C do not propagate). b may be bfloat16 bits (a stored weight), widened
- *  exactly to float32 while it is read: the result equals the GEMM on the widened values. */
+ *  exactly to float32 while it is read: the result equals the GEMM on the widened values.
+ *  bf16Dot (only with a bfloat16 b; train.matmulPrecision 'bfloat16'): alpha * op(A) is rounded to bfloat16
+ *  (round to nearest even, denormals to zero) and the products accumulate in fp32, as torch autocast does. */
 export interface GemmArgs {
   transA: boolean; transB: boolean;
   M: number; N: number; K: number;
@@ -40,10 +51,15 @@ export interface GemmArgs {
   a: Buf; aOffset: number; lda: number; aBatchStride: number;
   b: Buf | Bf16Buf; bOffset: number; ldb: number; bBatchStride: number;
   c: Buf; cOffset: number; ldc: number; cBatchStride: number;
+  bf16Dot?: boolean;
 }
 
+/** Precision of GEMMs through bfloat16 weights: 'float32' widens the weight (exact products); 'bfloat16' also
+ *  rounds the other operand to bfloat16 (GemmArgs.bf16Dot). */
+export type MatmulPrecision = 'float32' | 'bfloat16';
+
 export interface Backend {
-  readonly name: 'cpu-js' | 'cpu-native' | 'meta';
+  readonly name: BackendName;
   /** False for meta: buffers have a logical size but no memory, kernels do nothing and reads give NaN. */
   readonly holdsData: boolean;
   supports(dtype: DType): boolean;
@@ -114,4 +130,10 @@ export interface Backend {
    *  p -= lr * (m / (1-b1^step)) / (sqrt(v / (1-b2^step)) + eps). */
   adamw(p: Buf, g: Buf, m: Buf, v: Buf, n: number, lr: number, beta1: number, beta2: number, eps: number,
     weightDecay: number, step: number): void;
+  /** adamw() on every tensor of `ts` in one call, each gradient read as g * gradScale (a clip coefficient; 1 for
+   *  none), rounded to the buffer's precision as an in-place scaling of g would be. */
+  adamwMany(ts: readonly AdamWTensor[], lr: number, beta1: number, beta2: number, eps: number, gradScale: number): void;
 }
+
+/** One tensor of a fused AdamW step: parameter, gradient and moments (n elements each). */
+export interface AdamWTensor { p: Buf; g: Buf; m: Buf; v: Buf; n: number; weightDecay: number; step: number }

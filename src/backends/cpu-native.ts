@@ -10,15 +10,25 @@ type F32 = Float32Array;
 
 /** The addon's exports (native/kernels.cpp, native/kernels_bind_rows.cpp, native/gemm.cpp, native/threadpool.cpp). */
 export interface NativeAddon {
-  /** b may be a Uint16Array of bfloat16 bits (widened while packing; OpenBLAS gets widened row panels). */
+  /** b may be a Uint16Array of bfloat16 bits (widened while packing; OpenBLAS gets widened row panels).
+   *  bf16Dot (bfloat16 b only): a is rounded to bfloat16 and the bf16 dot-product kernel runs (GemmArgs.bf16Dot). */
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, beta: number,
     batch: number, a: F32, aOffset: number, lda: number, aBatchStride: number,
     b: F32 | Bf16Buf, bOffset: number, ldb: number, bBatchStride: number,
-    c: F32, cOffset: number, ldc: number, cBatchStride: number): void;
-  gemmInfo(): { impl: string; openblasAvailable: boolean; avx2: boolean; threads: number; bf16Route: 'builtin' | 'panels' };
+    c: F32, cOffset: number, ldc: number, cBatchStride: number, bf16Dot?: boolean): void;
+  /** impl: what a GEMM runs now; isa: the kernels' ISA level (the CPU's, capped by LISA_CPU / setCpuLevel). */
+  gemmInfo(): {
+    impl: string; isa: 'avx512' | 'avx2' | 'portable'; openblasAvailable: boolean; avx2: boolean; avx512: boolean;
+    avx512bf16: boolean; threads: number; bf16Route: 'builtin' | 'panels';
+    bf16Kernel: 'avx512-bf16dot' | 'bf16dot-emulated';
+  };
   /** Where bfloat16-B GEMMs go when OpenBLAS is the GEMM: the built-in kernel (default) or widened OpenBLAS panels. */
   setBf16Gemm(route: 'builtin' | 'panels'): void;
-  setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'portable' | 'reference'): void;
+  setGemmImpl(name: 'auto' | 'openblas' | 'builtin' | 'avx512' | 'avx2' | 'portable' | 'reference'): void;
+  /** Caps the ISA of every kernel (LISA_CPU at load does the same). */
+  setCpuLevel(name: 'avx512' | 'avx2' | 'portable'): void;
+  /** Measured fp32 FMA peak in GFLOPS on `threads` threads, at `isa` (default: the widest allowed). */
+  fmaPeak(threads: number, isa?: 'avx512' | 'avx2' | 'portable'): number;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   kernelInfo(): { impl: 'avx2' | 'portable'; avx2: boolean; unaryOps: string[]; binaryOps: string[] };
@@ -51,6 +61,9 @@ export interface NativeAddon {
   embeddingBackward(ids: Int32Array, g: F32, n: number, C: number, dweight: F32): void;
   adamw(p: F32, g: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number, eps: number,
     weightDecay: number, step: number): void;
+  /** meta = [n, weightDecay, step] per tensor. */
+  adamwMany(ps: F32[], gs: F32[], ms: F32[], vs: F32[], meta: Float64Array, lr: number, beta1: number, beta2: number,
+    eps: number, gradScale: number): void;
   /** native/interrupt.cpp: catch SIGINT/SIGTERM into a flag (a second signal exits at once), read it, restore. */
   interruptInstall(): void;
   interruptPending(): number;
@@ -165,7 +178,7 @@ function makeBackend(N: NativeAddon): Backend {
     gemm(g: GemmArgs) {
       N.gemm(g.transA, g.transB, g.M, g.N, g.K, g.alpha, g.beta, g.batch,
         f(g.a), g.aOffset, g.lda, g.aBatchStride, bf(g.b), g.bOffset, g.ldb, g.bBatchStride,
-        f(g.c), g.cOffset, g.ldc, g.cBatchStride);
+        f(g.c), g.cOffset, g.ldc, g.cBatchStride, g.bf16Dot === true);
     },
     softmax: (x, out, rows, cols, causalT) => N.softmax(f(x), f(out), rows, cols, causalT),
     softmaxBackward: (y, g, dx, rows, cols) => N.softmaxBackward(f(y), f(g), f(dx), rows, cols),
@@ -186,5 +199,11 @@ function makeBackend(N: NativeAddon): Backend {
     embeddingBackward: (ids, g, n, C, dweight) => N.embeddingBackward(ids, f(g), n, C, f(dweight)),
     adamw: (p, g, m, v, n, lr, beta1, beta2, eps, weightDecay, step) =>
       N.adamw(f(p), f(g), f(m), f(v), n, lr, beta1, beta2, eps, weightDecay, step),
+    adamwMany(ts, lr, beta1, beta2, eps, gradScale) {
+      const meta3 = new Float64Array(3 * ts.length);
+      ts.forEach((t, i) => meta3.set([t.n, t.weightDecay, t.step], 3 * i));
+      N.adamwMany(ts.map((t) => f(t.p)), ts.map((t) => f(t.g)), ts.map((t) => f(t.m)), ts.map((t) => f(t.v)), meta3,
+        lr, beta1, beta2, eps, gradScale);
+    },
   };
 }

@@ -1,12 +1,12 @@
 // Backend registry: picks cpu-native when the addon built (unless LISA_BACKEND says otherwise), else cpu-js;
 // meta (shape-only) is chosen explicitly, never as the default.
-import type { Backend } from './backend.js';
+import { BACKEND_NAMES, type Backend, type BackendName } from './backend.js';
 import { cpuJs } from './cpu-js/index.js';
 import { loadNativeBackend, nativeUnavailableReason } from './cpu-native.js';
 import { meta } from './meta.js';
 import { BackendError } from '../util/errors.js';
 
-export type BackendName = 'cpu-js' | 'cpu-native' | 'meta';
+export type { BackendName } from './backend.js';
 export type { Backend } from './backend.js';
 export { meta } from './meta.js';
 
@@ -18,7 +18,7 @@ export function getBackend(name: BackendName): Backend {
     if (!native) throw new BackendError(`cpu-native backend unavailable: ${nativeUnavailableReason()}`);
     return native;
   }
-  throw new BackendError(`unknown backend '${String(name)}' (expected 'cpu-js', 'cpu-native' or 'meta')`);
+  throw new BackendError(`unknown backend '${String(name)}' (expected ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')})`);
 }
 
 export function nativeAvailable(): boolean {
@@ -34,6 +34,12 @@ export function defaultBackend(): Backend {
     current = env ? getBackend(env) : (loadNativeBackend() ?? cpuJs);
   }
   return current;
+}
+
+/** Makes `b` (a wrapped backend, e.g. a profile's) the one new tensors use. */
+export function useBackend(b: Backend): Backend {
+  current = b;
+  return b;
 }
 
 export function setDefaultBackend(name: BackendName): Backend {

@@ -35,4 +35,5 @@ export const meta: Backend = {
   embedding: nothing,
   embeddingBackward: nothing,
   adamw: nothing,
+  adamwMany: nothing,
 };

@@ -1,5 +1,6 @@
-// `lisa eval --model DIR --data FILE [--format pretokenized] [--json]`: mean next-token cross-entropy and
-// perplexity of a model folder on a data file; `--task NAME` runs a downstream task evaluator instead.
+// `lisa eval --model DIR --data FILE [--format auto] [--json]`: mean next-token cross-entropy and perplexity of a
+// model folder on a data file (the answer tokens of instruction and chat data, masked as in training); `--task
+// NAME` runs a downstream task evaluator instead.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadModel } from '../models/load.js';
 import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
@@ -23,7 +24,7 @@ export function registerEval(program: Command): void {
     .description('evaluate a model: mean next-token cross-entropy and perplexity on a data file')
     .requiredOption('--model <dir>', 'HF model folder or hub id (tokenizer files are needed only by text formats and tasks)')
     .requiredOption('--data <file>', 'data file')
-    .addOption(new Option('--format <format>', 'data format').choices([...LM_EVAL_FORMATS]).default('pretokenized'))
+    .addOption(new Option('--format <format>', 'data format (auto: detected from the file, as in training)').choices([...LM_EVAL_FORMATS]).default('auto'))
     .addOption(new Option('--task <name>', 'run a downstream task instead of the loss').choices([...EVAL_TASK_NAMES]))
     .option('--batch-size <n>', 'rows per forward pass', positiveInt('--batch-size'), 8)
     .option('--max-length <n>', 'truncate rows to n tokens', positiveInt('--max-length'))

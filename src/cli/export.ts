@@ -1,9 +1,9 @@
 // `lisa export --model BASE --adapter DIR --merge --out DIR`: writes the base with a LoRA adapter merged in,
-// as an HF folder (with the base's tokenizer files).
+// as an HF folder (with the base's tokenizer files, converted to tokenizer.json when the base has only slow ones).
 import type { Command } from 'commander';
 import { loadModel, saveModel } from '../models/index.js';
 import { loadLoraAdapter } from '../finetune/lora-io.js';
-import { copyTokenizerFiles } from '../io/hf-folder.js';
+import { exportTokenizer } from '../data/tokenizer-export.js';
 import { resolveModel } from '../io/hub.js';
 import { ArgumentError } from '../util/errors.js';
 
@@ -24,7 +24,7 @@ export function registerExport(program: Command): void {
       const lora = loadLoraAdapter(o.adapter, model);
       lora.mergeAndUnload();
       saveModel(o.out, model, { dtype, generationConfig });
-      copyTokenizerFiles(base, o.out);
+      exportTokenizer(o.out, base);
       process.stdout.write(`merged ${lora.adapters.length} adapted layers into ${o.out}\n`);
     });
 }

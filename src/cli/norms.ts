@@ -1,6 +1,6 @@
 // `lisa norms --base DIR --runs RUN... [--json] [--profile OUT.json]`: per-layer mean weight, update and adapter
 // norms of lisa train runs against their base, as a table, verdicts and a bar chart (SVG, PNG), or JSON.
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { baseLayers, computeLayerNorms, type NormsReport } from '../analysis/layer-norms.js';
@@ -9,6 +9,7 @@ import { writeNormsProfile } from '../analysis/profile.js';
 import { NormsError } from '../analysis/errors.js';
 import { normsChartSpec } from '../report/norms-chart.js';
 import { chartToSvg, svgToPng } from '../report/render.js';
+import { resolveModel } from '../io/hub.js';
 
 interface NormsArgs { base: string; runs: string[]; json: boolean; profile?: string; profileRun?: string; out: string }
 
@@ -40,7 +41,7 @@ function table(report: NormsReport, tiedHead: boolean): string {
 export function registerNorms(program: Command): void {
   program.command('norms')
     .description('layerwise weight, update and LoRA adapter norms of runs against their base model (the paper\'s Figure 2)')
-    .requiredOption('--base <dir>', 'the HF model folder the runs were trained from')
+    .requiredOption('--base <dir>', 'the model the runs were trained from: an HF folder or a hub id (org/name)')
     .requiredOption('--runs <dir...>', 'lisa train output folders (final/ or adapter/ inside)')
     .option('--json', 'print {"runs": [...]} as JSON instead of the table and chart', false)
     .option('--profile <file>', 'write a norms profile for LISA weighted sampling')
@@ -48,8 +49,8 @@ export function registerNorms(program: Command): void {
     .option('--out <dir>', 'folder for norms.svg and norms.png', '.')
     .addHelpText('after', HELP)
     .action(async (o: NormsArgs) => {
-      if (!existsSync(o.base) || !statSync(o.base).isDirectory()) throw new NormsError(`--base: ${o.base} is not a model folder`);
-      const report = computeLayerNorms(o.base, o.runs);
+      const base = await resolveModel(o.base);
+      const report = computeLayerNorms(base, o.runs);
       if (o.profile) {
         const run = o.profileRun !== undefined ? report.runs.find((r) => r.run === o.profileRun)
           : report.runs.find((r) => r.method === 'lora') ?? report.runs[0];
@@ -61,7 +62,7 @@ export function registerNorms(program: Command): void {
         process.stdout.write(`${JSON.stringify(report)}\n`);
         return;
       }
-      process.stdout.write(table(report, baseLayers(o.base).tiedHead));
+      process.stdout.write(table(report, baseLayers(base).tiedHead));
       for (const r of report.runs) process.stdout.write(`${skewVerdict(r).sentence}\n`);
       mkdirSync(o.out, { recursive: true });
       const svg = await chartToSvg(normsChartSpec(report));

@@ -7,7 +7,7 @@ import { meta } from '../backends/index.js';
 import { createModel, parseConfig, type ModelConfig } from '../models/index.js';
 import type { NormsReport } from '../analysis/layer-norms.js';
 import { estimateMemory, type MemoryMethod } from '../finetune/memory-estimate.js';
-import type { TrainConfig } from '../train/config.js';
+import { dataMaxLength, modelContext, type TrainConfig } from '../train/config.js';
 import { readRunLogs } from '../report/run-logs.js';
 import type { ComparePlan } from './config.js';
 
@@ -120,7 +120,7 @@ export function collectResults(plan: ComparePlan, config: ModelConfig, norms: No
   const methods = plan.methods.map((m): MethodResult => {
     const runs = plan.runs.filter((r) => r.method === m.name);
     const cfg = runs[0].config;
-    const est = estimateMemory(config, memoryMethod(cfg), { batch: cfg.train.batchSize, seq: cfg.data.maxLength },
+    const est = estimateMemory(config, memoryMethod(cfg), { batch: cfg.train.batchSize, seq: dataMaxLength(cfg, modelContext(config)) },
       { weightDtype: cfg.train.weightDtype, gradientCheckpointing: cfg.train.gradientCheckpointing, updateInBackward: cfg.optim.updateInBackward });
     const rr = runs.map((r) => runResult(r.method, r.seed, r.dir));
     const measured: Record<string, Spread | null> = {};

@@ -4,7 +4,7 @@ import type { Tokenizer } from './tokenizer.js';
 import { IGNORE_INDEX, type Example } from './example.js';
 import { ChatTemplateError, type ChatMessage } from './chat-template.js';
 import { DataError } from './pretokenized.js';
-import { commonPrefixLength, describeValue, encodeText, readRecords, recordObject, specialPrefix } from './prompt.js';
+import { commonPrefixLength, describeValue, encodeText, readRecords, recordObject, specialPrefix, type ColumnMap } from './prompt.js';
 
 export interface ChatRecord {
   messages: ChatMessage[];
@@ -13,8 +13,8 @@ export interface ChatRecord {
 }
 
 /** Reads and checks every record: a non-empty `messages` list of {role: non-empty string, content: string}. */
-export function readChat(path: string): ChatRecord[] {
-  return readRecords(path).map((rec) => {
+export function readChat(path: string, columns?: ColumnMap): ChatRecord[] {
+  return readRecords(path, columns).map((rec) => {
     const raw = recordObject(rec)['messages'];
     if (raw === undefined) throw new DataError(`${rec.where}: missing 'messages' (expected a list of {role, content})`);
     if (!Array.isArray(raw) || raw.length === 0) throw new DataError(`${rec.where}: 'messages' must be a non-empty list of {role, content}, got ${describeValue(raw)}`);

@@ -3,24 +3,31 @@
 import type { Tokenizer } from './tokenizer.js';
 import type { Example } from './example.js';
 import { readPretokenized, DataError } from './pretokenized.js';
-import { parseJsonFile, readDataText, truncateExample } from './prompt.js';
+import { parseJsonFile, readDataText, renameColumns, truncateExample, type ColumnMap } from './prompt.js';
 import { alpacaExample, readAlpaca } from './alpaca.js';
 import { chatExample, readChat } from './chat.js';
+import { readShareGpt } from './sharegpt.js';
+import { completionExample, readCompletions } from './completion.js';
+import { isParquetFile, readParquet } from './parquet.js';
 import { isPlainTextFile, readTextDocuments, textExamples } from './text.js';
 import { gsm8kExample, pubmedqaExample, readGsm8k, readPubmedqa } from './tasks.js';
 import { packExamples } from './packing.js';
 
-export type DataFormat = 'auto' | 'alpaca' | 'chat' | 'text' | 'pretokenized' | 'gsm8k' | 'pubmedqa';
+export const DATA_FORMATS = ['auto', 'alpaca', 'chat', 'sharegpt', 'prompt-completion', 'text', 'pretokenized', 'gsm8k', 'pubmedqa'] as const;
+export type DataFormat = (typeof DATA_FORMATS)[number];
 
 export interface DataOptions {
   path: string;
   format: DataFormat;
   maxLength: number;
-  /** Mask prompts (alpaca, gsm8k, pubmedqa) and non-assistant turns (chat) from the loss. Ignored by text and pretokenized. */
+  /** Mask prompts (alpaca, prompt-completion, gsm8k, pubmedqa) and non-assistant turns (chat, sharegpt) from the
+   *  loss. Ignored by text and pretokenized. */
   maskPrompt: boolean;
   packing: boolean;
   /** Use only the first `limit` records (text: the first `limit` chunks). */
   limit?: number;
+  /** The readers' field names -> the file's column names, for files named otherwise (not pretokenized, pubmedqa). */
+  columns?: ColumnMap;
 }
 
 export interface DataStats {
@@ -37,29 +44,56 @@ export interface DataStats {
   rows: number;
 }
 
-const FORMATS = 'alpaca, chat, text, pretokenized, gsm8k, pubmedqa';
+const FORMATS = DATA_FORMATS.filter((f) => f !== 'auto').join(', ');
+
+/** The columns (record keys) each format reads from a table; a Parquet file must have them. */
+const COLUMNS: Partial<Record<DataFormat, string[]>> = {
+  alpaca: ['instruction', 'output'], chat: ['messages'], sharegpt: ['conversations'],
+  'prompt-completion': ['prompt', 'completion'], text: ['text'], gsm8k: ['question', 'answer'],
+};
 
 /**
- * Guesses the format: .txt/.md is text; otherwise the keys of the first record decide (JSONL, a JSON array, or a
- * JSON object of entries): input_ids -> pretokenized, messages -> chat, instruction -> alpaca, question + answer
+ * Guesses the format: .txt/.md is text; otherwise the keys of the first record decide (JSONL, a JSON array, a
+ * JSON object of entries, or the first row of a Parquet file): input_ids -> pretokenized, messages -> chat,
+ * conversations -> sharegpt, instruction -> alpaca, prompt + completion -> prompt-completion, question + answer
  * with "####" -> gsm8k, text -> text, entries with QUESTION and final_decision -> pubmedqa.
  */
-export function detectFormat(path: string): Exclude<DataFormat, 'auto'> {
+export function detectFormat(path: string, columns: ColumnMap = {}): Exclude<DataFormat, 'auto'> {
   if (isPlainTextFile(path)) return 'text';
-  const text = readDataText(path);
-  const first = firstRecord(path, text);
-  if (first === undefined) throw new DataError(`${path}: the dataset is empty`);
+  const parquet = isParquetFile(path);
+  const raw = parquet ? readParquet(path).rows[0] : firstRecord(path, readDataText(path));
+  if (raw === undefined) throw new DataError(`${path}: the dataset is empty`);
+  const first = renameColumns(raw, columns);
   const keys = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
   const r = keys(first);
-  if ('input_ids' in r) return 'pretokenized';
+  if ('input_ids' in r && !parquet) return 'pretokenized';
   if ('messages' in r) return 'chat';
+  if ('conversations' in r) return 'sharegpt';
   if ('instruction' in r) return 'alpaca';
+  if ('prompt' in r && 'completion' in r) return 'prompt-completion';
   if (typeof r['question'] === 'string' && typeof r['answer'] === 'string' && r['answer'].includes('####')) return 'gsm8k';
   if (typeof r['text'] === 'string') return 'text';
+  if (parquet) {
+    throw new DataError(`${path}: cannot tell the data format from the Parquet columns (found: ${readParquet(path).columns.join(', ') || 'none'}); ` +
+      `expected instruction + output (alpaca), messages (chat), conversations (sharegpt), prompt + completion, or text; map yours with data.columns, or set data.format`);
+  }
   const entry = keys(Object.values(r)[0]);
   if ('QUESTION' in entry && 'final_decision' in entry) return 'pubmedqa';
   const seen = Object.keys(r).slice(0, 8).join(', ');
   throw new DataError(`${path}: cannot tell the data format from the first record (keys: ${seen || 'none'}); set data.format (${FORMATS})`);
+}
+
+/** A Parquet file must have the columns its format reads; the error names the columns it has. */
+function checkParquetColumns(path: string, format: Exclude<DataFormat, 'auto'>, mapped: ColumnMap = {}): void {
+  const needed = COLUMNS[format];
+  const { columns } = readParquet(path);
+  const present = new Set([...columns, ...Object.entries(mapped).filter(([, theirs]) => columns.includes(theirs)).map(([ours]) => ours)]);
+  if (needed === undefined) throw new DataError(`${path}: format '${format}' cannot be read from Parquet; expected one of ${Object.keys(COLUMNS).join(', ')}`);
+  const missing = needed.filter((c) => !present.has(c));
+  if (missing.length > 0) {
+    throw new DataError(`${path}: format '${format}' needs the column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c}'`).join(', ')}; ` +
+      `the file has columns: ${columns.join(', ') || 'none'}${Object.keys(mapped).length ? ` (data.columns maps ${JSON.stringify(mapped)})` : ''}`);
+  }
 }
 
 /** The first JSONL line's value, the first element of a JSON array, or the whole of a multi-line JSON object. */
@@ -80,7 +114,9 @@ function firstRecord(path: string, text: string): unknown {
 
 /** Reads a dataset and reports what happened to its records. */
 export function loadDataset(opts: DataOptions, tokenizer: Tokenizer | null, vocabSize?: number): { examples: Example[]; stats: DataStats } {
-  const format = opts.format === 'auto' ? detectFormat(opts.path) : opts.format;
+  const cols = opts.columns;
+  const format = opts.format === 'auto' ? detectFormat(opts.path, cols) : opts.format;
+  if (isParquetFile(opts.path)) checkParquetColumns(opts.path, format, cols);
   if (!Number.isInteger(opts.maxLength) || opts.maxLength < 2) throw new DataError(`${opts.path}: data.maxLength = ${opts.maxLength}; expected at least 2 (a position predicts the next token)`);
   const limit = opts.limit ?? Infinity;
   let records = 0;
@@ -98,12 +134,14 @@ export function loadDataset(opts: DataOptions, tokenizer: Tokenizer | null, voca
     };
     const mask = opts.maskPrompt;
     switch (format) {
-      case 'alpaca': examples = take(readAlpaca(opts.path)).map((r) => alpacaExample(tok, r, mask)); break;
-      case 'chat': examples = take(readChat(opts.path)).map((r) => chatExample(tok, r.messages, mask, r.where)); break;
-      case 'gsm8k': examples = take(readGsm8k(opts.path)).map((r) => gsm8kExample(tok, r, mask)); break;
+      case 'alpaca': examples = take(readAlpaca(opts.path, cols)).map((r) => alpacaExample(tok, r, mask)); break;
+      case 'chat': examples = take(readChat(opts.path, cols)).map((r) => chatExample(tok, r.messages, mask, r.where)); break;
+      case 'sharegpt': examples = take(readShareGpt(opts.path, cols)).map((r) => chatExample(tok, r.messages, mask, r.where)); break;
+      case 'prompt-completion': examples = take(readCompletions(opts.path, cols)).map((r) => completionExample(tok, r, mask)); break;
+      case 'gsm8k': examples = take(readGsm8k(opts.path, cols)).map((r) => gsm8kExample(tok, r, mask)); break;
       case 'pubmedqa': examples = take(readPubmedqa(opts.path)).map((e) => pubmedqaExample(tok, e, mask)); break;
       case 'text': {
-        const docs = readTextDocuments(opts.path);
+        const docs = readTextDocuments(opts.path, cols);
         records = docs.length;
         examples = [];
         for (const d of docs) {

@@ -4,8 +4,10 @@ import { readFileSync } from 'node:fs';
 import type { Tokenizer } from './tokenizer.js';
 import { IGNORE_INDEX, type Example } from './example.js';
 import { DataError } from './pretokenized.js';
+import { isParquetFile, readParquet } from './parquet.js';
 
-/** One record of a data file and where it is, for errors: "file:line" (JSONL) or "file[index]" (JSON array). */
+/** One record of a data file and where it is, for errors: "file:line" (JSONL), "file[index]" (JSON array) or
+ *  "file row n" (Parquet, 1-based). */
 export interface SourceRecord {
   value: unknown;
   where: string;
@@ -34,11 +36,33 @@ export function parseJsonFile(path: string, text: string): unknown {
   }
 }
 
+/** data.columns: the readers' field names -> the file's column names (e.g. {instruction: 'question'}). */
+export type ColumnMap = Readonly<Record<string, string>>;
+
+/** The field names data.columns may map: those the record readers read. */
+export const RECORD_FIELDS = ['instruction', 'input', 'output', 'history', 'messages', 'conversations', 'system', 'prompt', 'completion', 'text', 'question', 'answer'] as const;
+
 /**
- * The records of a JSON array file (text starts with '[') or of a JSONL file (one JSON value per non-empty
- * line). JSONL records are located by 1-based line, array records by 0-based index.
+ * The records of a Parquet file (one per row), a JSON array file (text starts with '[') or a JSONL file (one JSON
+ * value per non-empty line). JSONL records are located by 1-based line, array records by 0-based index. With
+ * `columns`, each record object also gets the field `ours` holding its column `theirs`.
  */
-export function readRecords(path: string, text: string = readDataText(path)): SourceRecord[] {
+export function readRecords(path: string, columns?: ColumnMap): SourceRecord[] {
+  const records = isParquetFile(path)
+    ? readParquet(path).rows.map((value, i) => ({ value: value as unknown, where: `${path} row ${i + 1}` }))
+    : readJsonRecords(path, readDataText(path));
+  return columns === undefined || Object.keys(columns).length === 0 ? records : records.map((r) => ({ ...r, value: renameColumns(r.value, columns) }));
+}
+
+/** A record object with each mapped column also under the readers' name (non-objects are returned as they are). */
+export function renameColumns(value: unknown, columns: ColumnMap): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [ours, theirs] of Object.entries(columns)) if (Object.hasOwn(out, theirs)) out[ours] = out[theirs];
+  return out;
+}
+
+function readJsonRecords(path: string, text: string): SourceRecord[] {
   if (text.trimStart().startsWith('[')) {
     const arr = parseJsonFile(path, text);
     if (!Array.isArray(arr)) throw new DataError(`${path}: expected a JSON array of records`);

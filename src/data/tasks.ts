@@ -2,7 +2,7 @@
 // answers ending in "#### N") and PubMedQA PQA-L (yes/no/maybe questions on an abstract).
 import type { Tokenizer } from './tokenizer.js';
 import { DataError } from './pretokenized.js';
-import { describeValue, parseJsonFile, promptExample, type PromptResponseExample, readDataText, readRecords, stringField } from './prompt.js';
+import { describeValue, parseJsonFile, promptExample, type PromptResponseExample, readDataText, readRecords, stringField, type ColumnMap } from './prompt.js';
 
 // ---------------------------------------------------------------------------------------------------- GSM8K
 
@@ -56,8 +56,8 @@ export interface Gsm8kRecord {
 }
 
 /** Reads GSM8K JSONL ({question, answer} per line); an answer must end in "#### <number>". */
-export function readGsm8k(path: string): Gsm8kRecord[] {
-  return readRecords(path).map((rec) => {
+export function readGsm8k(path: string, columns?: ColumnMap): Gsm8kRecord[] {
+  return readRecords(path, columns).map((rec) => {
     const question = stringField(rec, 'question');
     const answer = stringField(rec, 'answer');
     const final = gsm8kFinalAnswer(answer);

@@ -4,7 +4,7 @@ import { extname } from 'node:path';
 import type { Tokenizer } from './tokenizer.js';
 import type { Example } from './example.js';
 import { DataError } from './pretokenized.js';
-import { commonPrefixLength, encodeText, readDataText, readRecords, specialPrefix, stringField } from './prompt.js';
+import { commonPrefixLength, encodeText, readDataText, readRecords, specialPrefix, stringField, type ColumnMap } from './prompt.js';
 
 export interface TextDocument {
   text: string;
@@ -19,12 +19,12 @@ export function isPlainTextFile(path: string): boolean {
 }
 
 /** The documents of a text dataset (records need a string "text" field). Empty documents are dropped. */
-export function readTextDocuments(path: string): TextDocument[] {
+export function readTextDocuments(path: string, columns?: ColumnMap): TextDocument[] {
   if (isPlainTextFile(path)) {
     const text = readDataText(path);
     return text.trim() === '' ? [] : [{ text, where: path }];
   }
-  return readRecords(path)
+  return readRecords(path, columns)
     .map((rec) => ({ text: stringField(rec, 'text'), where: rec.where }))
     .filter((d) => d.text.trim() !== '');
 }

@@ -129,10 +129,12 @@ export interface LlamaJsonOptions {
  * TemplateProcessing post-processor that adds BOS (and EOS if asked). Pieces must already use "▁" for spaces.
  */
 export function buildLlamaTokenizerJson(pieces: readonly ScoredPiece[], opts: LlamaJsonOptions): TokenizerFiles {
-  const vocab: Record<string, number> = {};
+  // A Map, not `piece in {}`: pieces such as "constructor" or "__proto__" are names on Object.prototype.
+  const ids = new Map<string, number>();
   pieces.forEach((p, i) => {
-    if (!(p.piece in vocab)) vocab[p.piece] = i;
+    if (!ids.has(p.piece)) ids.set(p.piece, i);
   });
+  const vocab = Object.fromEntries(ids) as Record<string, number>;
   const pieceAt = (id: number): string => {
     const p = pieces[id];
     if (p === undefined) throw new RangeError(`special token id ${id} is outside the vocabulary (${pieces.length})`);

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { Rng } from '../util/rng.js';
 import { ArgumentError } from '../util/errors.js';
 
-export type SamplingKind = 'uniform' | 'weighted' | 'reshuffle';
+export const SAMPLING_KINDS = ['uniform', 'weighted', 'reshuffle'] as const;
+export type SamplingKind = (typeof SAMPLING_KINDS)[number];
 
 export interface SamplerOptions {
   numBlocks: number;
@@ -38,8 +39,8 @@ export class LisaSampler {
     if (gamma > n) throw new ArgumentError(`lisa: gamma ${gamma} is larger than the number of blocks (${n})`);
     this.rng = new Rng(opts.seed ?? 0);
     this.kind = opts.schedule ? 'schedule' : (opts.sampling ?? 'uniform');
-    if (!['uniform', 'weighted', 'reshuffle', 'schedule'].includes(this.kind)) {
-      throw new ArgumentError(`lisa: unknown sampling '${this.kind}' (uniform, weighted, reshuffle)`);
+    if (this.kind !== 'schedule' && !SAMPLING_KINDS.includes(this.kind)) {
+      throw new ArgumentError(`lisa: unknown sampling '${String(this.kind)}' (${SAMPLING_KINDS.join(', ')})`);
     }
     this.probs = null;
     if (opts.schedule) validateSchedule(opts.schedule, n);

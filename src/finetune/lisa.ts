@@ -4,21 +4,24 @@
 // entering the active set gets fp32 masters made from its bf16 values; one leaving has them rounded back to
 // bf16 (RNE) and freed.
 import type { Parameter } from '../tensor/tensor.js';
-import type { CausalLM, NonBlockRole } from '../models/causal-lm.js';
+import { NON_BLOCK_ROLES, type CausalLM, type NonBlockRole } from '../models/causal-lm.js';
 import type { AdamW } from '../optim/adamw.js';
 import { ArgumentError } from '../util/errors.js';
 import { LisaSampler, type SamplerOptions, type SamplerState } from './lisa-sampler.js';
-import type { FineTuneMethod } from './method.js';
+import type { FineTuneMethod, MethodStepMetrics } from './method.js';
+import { exportWholeModel } from './method-export.js';
 import { dropMaster, makeMaster, syncMasters } from '../tensor/precision.js';
 
-export const ALL_ROLES: readonly NonBlockRole[] = ['embed', 'posEmbed', 'finalNorm', 'head'];
+/** What LISA does with a block's AdamW state when it leaves the active set: free it, or keep it for its return. */
+export const STATE_ON_SWITCH = ['reset', 'keep'] as const;
+export type StateOnSwitch = (typeof STATE_ON_SWITCH)[number];
 
 export interface LisaOptions extends Omit<SamplerOptions, 'numBlocks'> {
   /** K: optimizer steps between samplings (>= 1). */
   period: number;
   /** Non-block parameters that always train; default all of them (the paper and LMFlow). May be empty. */
   alwaysTrain?: NonBlockRole[];
-  stateOnSwitch?: 'reset' | 'keep';
+  stateOnSwitch?: StateOnSwitch;
 }
 
 export interface LisaState { sampler: SamplerState; active: number[]; lastSampledStep: number }
@@ -27,7 +30,7 @@ export class Lisa implements FineTuneMethod {
   readonly kind = 'lisa' as const;
   private readonly sampler: LisaSampler;
   private readonly alwaysTrain: Set<NonBlockRole>;
-  private readonly stateOnSwitch: 'reset' | 'keep';
+  private readonly stateOnSwitch: StateOnSwitch;
   private active: number[] = [];
   private lastSampledStep = -1;
   /** The active set of each sampling, for logs. */
@@ -36,11 +39,11 @@ export class Lisa implements FineTuneMethod {
   constructor(private readonly model: CausalLM, private readonly optimizer: AdamW, private readonly opts: LisaOptions) {
     if (!Number.isInteger(opts.period) || opts.period < 1) throw new ArgumentError(`lisa: period must be an integer >= 1, got ${opts.period}`);
     this.stateOnSwitch = opts.stateOnSwitch ?? 'reset';
-    if (this.stateOnSwitch !== 'reset' && this.stateOnSwitch !== 'keep') {
-      throw new ArgumentError(`lisa: stateOnSwitch must be 'reset' or 'keep', got '${String(opts.stateOnSwitch)}'`);
+    if (!STATE_ON_SWITCH.includes(this.stateOnSwitch)) {
+      throw new ArgumentError(`lisa: stateOnSwitch must be ${STATE_ON_SWITCH.map((s) => `'${s}'`).join(' or ')}, got '${String(opts.stateOnSwitch)}'`);
     }
-    const roles = opts.alwaysTrain ?? [...ALL_ROLES];
-    for (const r of roles) if (!ALL_ROLES.includes(r)) throw new ArgumentError(`lisa: unknown alwaysTrain entry '${r}' (${ALL_ROLES.join(', ')})`);
+    const roles = opts.alwaysTrain ?? [...NON_BLOCK_ROLES];
+    for (const r of roles) if (!NON_BLOCK_ROLES.includes(r)) throw new ArgumentError(`lisa: unknown alwaysTrain entry '${r}' (${NON_BLOCK_ROLES.join(', ')})`);
     this.alwaysTrain = new Set(roles);
     this.sampler = new LisaSampler({ ...opts, numBlocks: model.blocks.length });
     model.freeze();
@@ -88,6 +91,12 @@ export class Lisa implements FineTuneMethod {
   trainableParameters(): Parameter[] {
     return this.model.parameters().filter((p) => p.requiresGrad);
   }
+
+  checkpointParameters(): Parameter[] { return this.model.parameters(); }
+  rngStates(): Record<string, unknown> { return {}; }
+  loadRngStates(): void {}
+  stepMetrics(): MethodStepMetrics { return { activeLayers: this.activeBlocks() }; }
+  exportResult(out: string, baseModelDir: string | null): string { return exportWholeModel(this.model, out, baseModelDir); }
 
   saveState(): LisaState {
     return { sampler: this.sampler.getState(), active: [...this.active], lastSampledStep: this.lastSampledStep };

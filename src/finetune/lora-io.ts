@@ -1,19 +1,15 @@
 // LoRA adapters on disk in PEFT's format: adapter_config.json and adapter_model.safetensors.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeSafetensors, readSafetensors } from '../io/safetensors.js';
-import { writeTextAtomicSync } from '../io/atomic.js';
+import { readSafetensors } from '../io/safetensors.js';
 import { ArgumentError } from '../util/errors.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { LoraFineTune } from './lora.js';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, writePeftAdapter } from './method-export.js';
 
-export const ADAPTER_CONFIG = 'adapter_config.json';
-export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
-
+/** Writes lora's adapter to dir in PEFT's format; baseModel goes to base_model_name_or_path. */
 export function saveLoraAdapter(dir: string, lora: LoraFineTune, baseModel = ''): void {
-  mkdirSync(dir, { recursive: true });
-  writeSafetensors(join(dir, ADAPTER_WEIGHTS), lora.peftTensors());
-  writeTextAtomicSync(join(dir, ADAPTER_CONFIG), `${JSON.stringify(lora.peftConfig(baseModel), null, 2)}\n`);
+  writePeftAdapter(dir, lora.peftTensors(), lora.peftConfig(baseModel));
 }
 
 /** Attaches the adapter in dir to model (which must be the base it was trained on) and returns it. */

@@ -1,5 +1,6 @@
 // LoRA with PEFT semantics: y = base(x) + (alpha/r) * B(A(dropout(x))), A kaiming-uniform, B zero; targets by
 // module name or 'all-linear'; merge/unmerge; base weights never train; adapters in PEFT's own file format.
+import { join } from 'node:path';
 import { Parameter, type Tensor } from '../tensor/tensor.js';
 import * as F from '../ops/index.js';
 import { computeDtype, syncMasters } from '../tensor/precision.js';
@@ -11,7 +12,8 @@ import { Rng } from '../util/rng.js';
 import { bf16BitsToF32, f32ToBf16Bits } from '../util/bf16.js';
 import { ArgumentError } from '../util/errors.js';
 import type { CausalLM } from '../models/causal-lm.js';
-import type { FineTuneMethod } from './method.js';
+import type { FineTuneMethod, MethodStepMetrics } from './method.js';
+import { writePeftAdapter } from './method-export.js';
 
 export interface LoraOptions {
   rank: number;
@@ -186,12 +188,22 @@ export class LoraFineTune implements FineTuneMethod {
     };
   }
 
+  checkpointParameters(): Parameter[] { return this.trainableParameters(); }
   saveState(): null { return null; }
   loadState(): void {}
+  stepMetrics(): MethodStepMetrics { return {}; }
 
   /** The dropout RNG's state (checkpoints restore it so a resumed run draws the same masks). */
-  rngState(): ReturnType<Rng['getState']> { return this.rng.getState(); }
-  loadRngState(s: unknown): void {
+  rngStates(): Record<string, unknown> { return { dropout: this.rng.getState() }; }
+  loadRngStates(states: Record<string, unknown>): void {
+    const s = states['dropout'];
     if (s) this.rng.setState(s as ReturnType<Rng['getState']>);
+  }
+
+  /** out/adapter in PEFT's format (base_model_name_or_path: the base folder, when there is one). */
+  exportResult(out: string, baseModelDir: string | null): string {
+    const dir = join(out, 'adapter');
+    writePeftAdapter(dir, this.peftTensors(), this.peftConfig(baseModelDir ?? ''));
+    return dir;
   }
 }

@@ -1,7 +1,7 @@
 // Memory per category (weights, gradients, AdamW state, LoRA adapters, activations) of training steps for full
 // fine-tuning, LoRA and LISA at batch x seq: the engine's own accounting of real steps, run on the meta backend
 // (an estimate from shapes alone, any model size, in seconds) or on a real backend (a measurement).
-import type { Backend } from '../backends/backend.js';
+import type { Backend, WeightDtype } from '../backends/backend.js';
 import { defaultBackend, meta } from '../backends/index.js';
 import type { CausalLM, NonBlockRole } from '../models/causal-lm.js';
 import { createModel, initWeights, type ModelConfig } from '../models/index.js';
@@ -16,10 +16,9 @@ import { clipGradNorm } from '../optim/clip.js';
 import { updateInBackward } from '../optim/update-in-backward.js';
 import { Rng } from '../util/rng.js';
 import { ArgumentError } from '../util/errors.js';
-import { FullFineTune } from './full.js';
 import { LoraFineTune } from './lora.js';
 import { Lisa } from './lisa.js';
-import type { FineTuneMethod } from './method.js';
+import { createMethod, type MethodSpec } from './create.js';
 
 export type MemoryMethod =
   | { kind: 'full' }
@@ -87,7 +86,7 @@ export interface RunOptions {
   /** AdamW inside backward, each gradient freed once applied (the trainer's optim.updateInBackward; no clipping). */
   updateInBackward?: boolean;
   /** The trainer's train.weightDtype: bfloat16 stores weights in bf16, trainable tensors as fp32 masters. */
-  weightDtype?: 'float32' | 'bfloat16';
+  weightDtype?: WeightDtype;
   /** Fills the weights (default: initWeights, seeded); e.g. a fast tiled fill for a 7B-sized measurement. */
   fill?: (model: CausalLM) => void;
   /** Blocks recomputed in backward (the trainer's train.gradientCheckpointing). */
@@ -101,16 +100,16 @@ export function methodLabel(m: MemoryMethod): string {
   return 'full';
 }
 
-/** Applies a method to a model as training does. */
-export function applyMethod(model: CausalLM, m: MemoryMethod, opt: AdamW, opts: { period?: number; seed?: number } = {}): FineTuneMethod {
-  if (m.kind === 'full') return new FullFineTune(model);
-  if (m.kind === 'lora') {
-    return new LoraFineTune(model, { rank: m.rank, alpha: m.alpha, targets: m.targets, dropout: m.dropout, seed: opts.seed });
+/** The method spec training would use for m (LISA: the given period, default 1). */
+function methodSpec(m: MemoryMethod, opts: { period?: number; seed?: number }): MethodSpec {
+  switch (m.kind) {
+    case 'full': return m;
+    case 'lora': return { kind: 'lora', rank: m.rank, alpha: m.alpha, targets: m.targets, dropout: m.dropout, seed: opts.seed };
+    case 'lisa': return { kind: 'lisa', gamma: m.gamma, period: opts.period ?? 1, alwaysTrain: m.alwaysTrain, schedule: m.schedule, seed: opts.seed };
+    default:
+      m satisfies never;
+      throw new ArgumentError(`memory: unknown method '${String((m as { kind: unknown }).kind)}' (expected full, lora or lisa)`);
   }
-  if (m.kind === 'lisa') {
-    return new Lisa(model, opt, { gamma: m.gamma, period: opts.period ?? 1, alwaysTrain: m.alwaysTrain, schedule: m.schedule, seed: opts.seed });
-  }
-  throw new ArgumentError(`memory: unknown method '${String((m as { kind: unknown }).kind)}' (expected full, lora or lisa)`);
 }
 
 function checkShape(config: ModelConfig, shape: MemoryShape): void {
@@ -161,7 +160,7 @@ export function runMemorySteps(config: ModelConfig, method: MemoryMethod, shape:
   try {
     (opts.fill ?? ((m: CausalLM) => initWeights(m, new Rng(seed))))(model);
     const afterModel = memoryReport();
-    const ft = applyMethod(model, method, opt, { period: opts.period ?? steps, seed });
+    const ft = createMethod(model, methodSpec(method, { period: opts.period ?? steps, seed }), opt);
     const afterMethod = memoryReport();
     const rng = new Rng(seed + 1);
     const V = config.vocabSize;

@@ -9,7 +9,9 @@ import { Rng } from '../util/rng.js';
 import type { ModelConfig } from './config.js';
 
 /** The parameters outside model.blocks, by role (LISA's always-trainable set is chosen from these). */
-export type NonBlockRole = 'embed' | 'posEmbed' | 'finalNorm' | 'head';
+/** What a parameter outside the blocks is for (LISA's alwaysTrain names these). */
+export const NON_BLOCK_ROLES = ['embed', 'posEmbed', 'finalNorm', 'head'] as const;
+export type NonBlockRole = (typeof NON_BLOCK_ROLES)[number];
 
 export interface CausalLM extends Module {
   readonly config: ModelConfig;
@@ -88,11 +90,13 @@ export function checkpointBlock(block: Module, x: Tensor, run: (x: Tensor) => Te
   return checkpoint(run, x, block.parameters(), { rngs: moduleRngs(block), saved });
 }
 
-/** GPT-2/Llama initialisation: weights normal(0, std), biases 0, norm weights 1. */
+/** GPT-2/Llama initialisation, as each layer declares it: weights normal(0, std), biases 0, norm weights 1. */
 export function initWeights(model: Module, rng: Rng, std = 0.02): void {
-  for (const [name, p] of model.namedParameters()) {
+  const inits = model.parameterInits();
+  for (const p of model.parameters()) {
     if (p.isShapeOnly) continue; // meta: no values to draw
-    const value = /norm|ln_/.test(name) && name.endsWith('weight') ? () => 1 : name.endsWith('bias') ? () => 0 : () => std * rng.normal();
+    const init = inits.get(p) ?? 'normal';
+    const value = init === 'ones' ? () => 1 : init === 'zeros' ? () => 0 : () => std * rng.normal();
     if (p.dtype === 'bfloat16') {
       // The same draws as a float32 weight, rounded (RNE): equal to initialising in float32 and casting.
       const bits = p.bits;

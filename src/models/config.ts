@@ -1,8 +1,8 @@
 // Model configs read from HF config.json: GPT-2 and the Llama family (Llama, Mistral, Qwen2, SmolLM).
-import { ArgumentError } from '../util/errors.js';
+import { ConfigError } from '../util/errors.js';
 import { showValue } from '../util/show.js';
 
-export class ConfigError extends ArgumentError {}
+export { ConfigError };
 
 export interface Gpt2Config {
   family: 'gpt2';

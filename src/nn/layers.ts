@@ -25,8 +25,8 @@ export class Linear extends Module {
     super();
     this.layout = opts.layout ?? 'out_in';
     const shape = this.layout === 'out_in' ? [outFeatures, inFeatures] : [inFeatures, outFeatures];
-    this.weight = this.param('weight', makeParam(f, 'weight', shape)) as Parameter;
-    this.bias = opts.bias ? this.param('bias', makeParam(f, 'bias', [outFeatures])) : null;
+    this.weight = this.param('weight', makeParam(f, 'weight', shape));
+    this.bias = opts.bias ? this.param('bias', makeParam(f, 'bias', [outFeatures]), 'zeros') : null;
   }
   readonly layout: 'out_in' | 'in_out';
   private adapter: LinearAdapter | null = null;
@@ -52,7 +52,7 @@ export class Embedding extends Module {
   readonly weight: Parameter;
   constructor(f: ParamFactory, readonly num: number, readonly dim: number) {
     super();
-    this.weight = this.param('weight', makeParam(f, 'weight', [num, dim])) as Parameter;
+    this.weight = this.param('weight', makeParam(f, 'weight', [num, dim]));
   }
   /** ids of the given shape -> (...shape, dim). */
   forward(ids: Int32Array, shape: readonly number[]): Tensor {
@@ -65,8 +65,8 @@ export class LayerNorm extends Module {
   readonly bias: Parameter;
   constructor(f: ParamFactory, dim: number, readonly eps = 1e-5) {
     super();
-    this.weight = this.param('weight', makeParam(f, 'weight', [dim])) as Parameter;
-    this.bias = this.param('bias', makeParam(f, 'bias', [dim])) as Parameter;
+    this.weight = this.param('weight', makeParam(f, 'weight', [dim]), 'ones');
+    this.bias = this.param('bias', makeParam(f, 'bias', [dim]), 'zeros');
   }
   forward(x: Tensor): Tensor {
     return layerNorm(x, this.weight, this.bias, this.eps);
@@ -77,7 +77,7 @@ export class RMSNorm extends Module {
   readonly weight: Parameter;
   constructor(f: ParamFactory, dim: number, readonly eps = 1e-6) {
     super();
-    this.weight = this.param('weight', makeParam(f, 'weight', [dim])) as Parameter;
+    this.weight = this.param('weight', makeParam(f, 'weight', [dim]), 'ones');
   }
   forward(x: Tensor): Tensor {
     return rmsNorm(x, this.weight, this.eps);

@@ -3,14 +3,27 @@ import { Parameter } from '../tensor/tensor.js';
 import type { Backend, DType } from '../backends/backend.js';
 import { ArgumentError } from '../util/errors.js';
 
+/** How a layer initialises a parameter it owns: GPT-2/Llama weights normal(0, std), norm weights 1, biases 0. */
+export type ParamInit = 'normal' | 'ones' | 'zeros';
+
 export abstract class Module {
   private readonly params = new Map<string, Parameter | null>();
+  private readonly inits = new Map<Parameter, ParamInit>();
   private readonly children = new Map<string, Module>();
 
-  /** Registers a parameter under a local name (the last part of its dotted name). null marks a tied slot. */
-  protected param(localName: string, p: Parameter | null): Parameter | null {
+  /** Registers a parameter under a local name (the last part of its dotted name), with how it initialises.
+   *  null marks a tied slot. */
+  protected param<P extends Parameter | null>(localName: string, p: P, init: ParamInit = 'normal'): P {
     this.params.set(localName, p);
+    if (p) this.inits.set(p, init);
     return p;
+  }
+
+  /** How each parameter initialises, as the layer that registered it declared. */
+  parameterInits(): Map<Parameter, ParamInit> {
+    const out = new Map<Parameter, ParamInit>();
+    for (const [, m] of this.namedModules()) for (const [p, init] of m.inits) if (!out.has(p)) out.set(p, init);
+    return out;
   }
 
   protected module<M extends Module>(localName: string, m: M): M {

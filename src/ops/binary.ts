@@ -1,6 +1,7 @@
 // Elementwise binary ops with NumPy broadcasting: add, sub, mul, div, maximum, minimum.
 import type { BinaryOp } from '../backends/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { OpName } from '../tensor/op-names.js';
 import { record } from '../autograd/tape.js';
 import { broadcastShapes, broadcastStrides } from '../util/shape.js';
 import { checkSame, checkTensor } from './validate.js';
@@ -17,7 +18,7 @@ export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
 }
 
 /** saves: which of a, b and the output the backward reads. */
-function binaryOp(op: BinaryOp, a: Tensor, b: Tensor, saves: 'none' | 'ab' | 'out-a',
+function binaryOp(op: BinaryOp & OpName, a: Tensor, b: Tensor, saves: 'none' | 'ab' | 'out-a',
   backward: (g: Tensor, needs: readonly boolean[], out: Tensor) => [Tensor | null, Tensor | null]): Tensor {
   checkTensor(op, 'a', a);
   checkTensor(op, 'b', b);

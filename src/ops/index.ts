@@ -15,14 +15,9 @@ import { crossEntropy } from './cross-entropy.js';
 import { linearCrossEntropy } from './linear-cross-entropy.js';
 import { dropout } from './dropout.js';
 
-export type OpName =
-  | 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum'
-  | 'affine' | 'scale' | 'addScalar' | 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'tanh' | 'sigmoid' | 'relu'
-  | 'square' | 'pow' | 'gelu' | 'silu'
-  | 'sum' | 'mean'
-  | 'reshape' | 'permute' | 'transpose' | 'slice' | 'expand' | 'contiguous' | 'concat'
-  | 'matmul' | 'linear' | 'embedding' | 'layerNorm' | 'rmsNorm' | 'softmax' | 'attention' | 'rope'
-  | 'crossEntropy' | 'linearCrossEntropy' | 'dropout';
+import type { OpName } from '../tensor/op-names.js';
+
+export type { OpName };
 
 export const OPS = {
   add, sub, mul, div, maximum, minimum,

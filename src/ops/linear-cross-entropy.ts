@@ -1,5 +1,6 @@
 // The LM head fused with cross-entropy, over row chunks: CE(x Wᵀ + b, targets) without ever holding the whole
-// (N, V) logits or their gradient. Forward keeps only each row's logsumexp; backward recomputes each chunk's logits.
+// (N, V) logits or their gradient. Forward keeps each row's logsumexp and the first chunk's logits; backward
+// recomputes the later chunks' logits.
 import { BYTES_PER_ELEMENT, type Tensor } from '../tensor/tensor.js';
 import type { Backend, Bf16Buf, Buf } from '../backends/backend.js';
 import { record } from '../autograd/tape.js';
@@ -75,15 +76,20 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
   const wd = dense(w);
   const bd = bias ? denseF32(bias) : null;
   const lse = emptyLike(x, [N]);
-  const logits = emptyLike(x, [rowsMax, V]);
+  // The first chunk's logits are kept for backward (which needs them first and would otherwise recompute them:
+  // at N <= chunkRows, the whole head GEMM); the later chunks use a second buffer, freed here. Backward holds
+  // two chunk buffers anyway, so the peak does not grow.
+  const kept = emptyLike(x, [rowsMax, V]);
+  const rest = chunks.length > 1 ? emptyLike(x, [rowsMax, V]) : kept;
   const losses = emptyLike(x, [rowsMax]);
   let total = 0;
   for (const [r0, n] of chunks) {
+    const logits = r0 === 0 ? kept : rest;
     chunkLogits(be, xd.buf, weightBuf(wd), bd ? bd.buf : null, r0, n, C, V, logits.buf);
     be.crossEntropy(logits.buf, tg.subarray(r0, r0 + n), n, V, ignoreIndex, losses.buf, lse.buf.subarray(r0, r0 + n));
     total += be.sum(losses.buf, n);
   }
-  logits.dispose();
+  if (rest !== kept) rest.dispose();
   losses.dispose();
   release(xd, x);
   release(wd, w);
@@ -105,7 +111,7 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
     const gw = needs[1] ? wSink ?? emptyLike(w) : null;
     const bSink = bias && needs[2] ? leafGradSink(bias) : null;
     const gb = bias && needs[2] ? bSink ?? emptyLike(bias) : null;
-    const lg = emptyLike(x, [rowsMax, V]);
+    const lg = kept; // holds chunk 0's logits from forward; reused for the later chunks (backward runs once)
     const dl = emptyLike(x, [rowsMax, V]);
     const scale = emptyLike(x, [rowsMax]);
     be.fill(scale.buf, s);
@@ -115,7 +121,7 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
       let live = false;
       for (let i = r0; i < r0 + n && !live; i++) live = tg[i] !== ignoreIndex;
       if (!live) continue; // every row ignored: zero gradient, already in gx / gw / gb
-      chunkLogits(be, xb.buf, weightBuf(wb), bb ? bb.buf : null, r0, n, C, V, lg.buf);
+      if (r0 > 0) chunkLogits(be, xb.buf, weightBuf(wb), bb ? bb.buf : null, r0, n, C, V, lg.buf);
       be.crossEntropyBackward(lg.buf, lse.buf.subarray(r0, r0 + n), tg.subarray(r0, r0 + n), n, V, ignoreIndex, scale.buf, dl.buf);
       if (gx) {
         be.gemm({
@@ -137,10 +143,10 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
       }
       first = false;
     }
-    for (const t of [lg, dl, scale, rowSum]) t?.dispose();
+    for (const t of [dl, scale, rowSum]) t?.dispose();
     release(xb, x);
     release(wb, w);
     if (bb && bias) release(bb, bias);
     return [gx, wSink ? null : gw, bSink ? null : gb];
-  }, [...inputs, lse], [lse]);
+  }, [...inputs, lse, kept], [lse, kept]);
 }

@@ -1,4 +1,5 @@
 // matmul (batched, all transpose forms, broadcast of a 2-D operand) and linear (nn.Linear or Conv1D layout).
+import type { MatmulPrecision } from '../backends/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { leafGradSink } from '../autograd/leaf-grad.js';
@@ -10,6 +11,20 @@ import { reshape } from './view.js';
 import { sumTo } from './sum-to.js';
 
 export interface MatmulOpts { transA?: boolean; transB?: boolean }
+
+let precision: MatmulPrecision = 'float32';
+
+/** train.matmulPrecision for GEMMs through bfloat16 weights (the forward and the input gradient of matmul and
+ *  linear): 'float32' (default) widens the weight exactly; 'bfloat16' also rounds the activation (or output
+ *  gradient) operand to bfloat16, with fp32 accumulation (torch autocast). Returns the previous setting. */
+export function setMatmulPrecision(p: MatmulPrecision): MatmulPrecision {
+  const prev = precision;
+  precision = p;
+  return prev;
+}
+
+/** GemmArgs.bf16Dot for a GEMM whose B operand is w. */
+const bf16Dot = (w: Tensor): boolean => precision === 'bfloat16' && w.dtype === 'bfloat16';
 
 /** op(a) @ op(b) over the last two dims. a is (..., M, K) (or (..., K, M) with transA), b likewise (K, N).
  *  Batch dims must be equal, or one operand is 2-D and is shared over the other's batch. b may be a bfloat16
@@ -47,7 +62,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
     transA, transB, M, N, K, alpha: 1, beta: 0, batch,
     a: ad.buf, aOffset: 0, lda: ac, aBatchStride: aBatch.length ? ar * ac : 0,
     b: weightBuf(bd), bOffset: 0, ldb: bc, bBatchStride: bBatch.length ? br * bc : 0,
-    c: out.buf, cOffset: 0, ldc: N, cBatchStride: M * N,
+    c: out.buf, cOffset: 0, ldc: N, cBatchStride: M * N, bf16Dot: bf16Dot(b),
   });
   release(ad, a);
   release(bd, b);
@@ -113,7 +128,7 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: L
     transA: false, transB, M: rows, N: outF, K: inF, alpha: 1, beta, batch: 1,
     a: xd.buf, aOffset: 0, lda: inF, aBatchStride: 0,
     b: weightBuf(wd), bOffset: 0, ldb: w.shape[1], bBatchStride: 0,
-    c: y.buf, cOffset: 0, ldc: outF, cBatchStride: 0,
+    c: y.buf, cOffset: 0, ldc: outF, cBatchStride: 0, bf16Dot: bf16Dot(w),
   });
   release(xd, x);
   release(wd, w);

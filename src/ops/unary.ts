@@ -2,6 +2,7 @@
 // the activations GELU (tanh form, GPT-2's gelu_new) and SiLU.
 import type { UnaryOp } from '../backends/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { OpName } from '../tensor/op-names.js';
 import { record } from '../autograd/tape.js';
 import { checkNumber, checkTensor } from './validate.js';
 import { dense, emptyLike, release } from './alloc.js';
@@ -16,7 +17,7 @@ function run(op: UnaryOp, x: Tensor, alpha = 0, beta = 0): Tensor {
 }
 
 /** saves: what the backward reads, the input x, the output y, or nothing. */
-function unaryOp(op: UnaryOp, x: Tensor, saves: 'x' | 'y' | 'none', backward: (g: Tensor, y: Tensor) => Tensor,
+function unaryOp(op: UnaryOp & OpName, x: Tensor, saves: 'x' | 'y' | 'none', backward: (g: Tensor, y: Tensor) => Tensor,
   alpha = 0, beta = 0): Tensor {
   checkTensor(op, 'x', x);
   const y = run(op, x, alpha, beta);

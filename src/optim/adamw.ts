@@ -1,15 +1,18 @@
 // torch-compatible AdamW: decoupled weight decay, per-parameter step counts, bias correction with eps added
 // after sqrt(v̂). State is created lazily for parameters that get a gradient, can be freed per parameter, and
 // saves/loads exactly. State is fp32 for a bf16-stored weight (it trains through an fp32 master).
+import { ADAMW_DEFAULTS } from './defaults.js';
 import { Tensor, type Parameter } from '../tensor/tensor.js';
 import { ArgumentError } from '../util/errors.js';
 import { computeDtype } from '../tensor/precision.js';
+import type { AdamWTensor, Backend } from '../backends/backend.js';
 
 export interface AdamWOptions {
   lr: number;
   beta1?: number;
   beta2?: number;
   eps?: number;
+  /** Decoupled weight decay (default 0, src/optim/defaults.ts). */
   weightDecay?: number;
   /** Which parameters decay; default: tensors with 2 or more dims (not biases or norm weights). */
   decay?: (name: string, p: Parameter) => boolean;
@@ -35,17 +38,22 @@ export class AdamW {
 
   constructor(opts: AdamWOptions) {
     this.lr = nonNegative('lr', opts.lr);
-    this.beta1 = unit('beta1', opts.beta1 ?? 0.9);
-    this.beta2 = unit('beta2', opts.beta2 ?? 0.999);
-    this.eps = nonNegative('eps', opts.eps ?? 1e-8);
-    this.weightDecay = nonNegative('weightDecay', opts.weightDecay ?? 0.01);
+    this.beta1 = unit('beta1', opts.beta1 ?? ADAMW_DEFAULTS.beta1);
+    this.beta2 = unit('beta2', opts.beta2 ?? ADAMW_DEFAULTS.beta2);
+    this.eps = nonNegative('eps', opts.eps ?? ADAMW_DEFAULTS.eps);
+    this.weightDecay = nonNegative('weightDecay', opts.weightDecay ?? ADAMW_DEFAULTS.weightDecay);
     this.decay = opts.decay ?? decayMatrices;
   }
 
-  /** One update of every parameter that requires grad and has one, at learning rate lr (default this.lr). */
-  step(params: readonly Parameter[], lr = this.lr): void {
+  /** One update of every parameter that requires grad and has one, at learning rate lr (default this.lr), in one
+   *  fused backend call per backend. gradScale multiplies every gradient as it is read (a clip coefficient from
+   *  clipCoefficient(), so the clip costs no pass of its own); the .grad buffers are left unscaled. */
+  step(params: readonly Parameter[], lr = this.lr, gradScale = 1): void {
+    const batches = new Map<Backend, AdamWTensor[]>();
+    const seen = new Set<Parameter>(); // a tensor listed twice steps once (the fused call runs tensors in parallel)
     for (const p of params) {
-      if (!p.requiresGrad || !p.grad) continue;
+      if (!p.requiresGrad || !p.grad || seen.has(p)) continue;
+      seen.add(p);
       let s = this.state.get(p);
       if (!s) {
         s = {
@@ -56,11 +64,14 @@ export class AdamW {
         this.state.set(p, s);
       }
       s.step++;
-      const wd = this.decay(p.name ?? '', p) ? this.weightDecay : 0;
+      const wd = this.decay(p.name, p) ? this.weightDecay : 0;
       const g = p.grad;
       if (!g.isDense()) throw new ArgumentError(`AdamW: gradient of '${p.name}' is not dense`);
-      p.backend.adamw(p.buf, g.buf, s.m.buf, s.v.buf, p.size, lr, this.beta1, this.beta2, this.eps, wd, s.step);
+      let batch = batches.get(p.backend);
+      if (!batch) batches.set(p.backend, (batch = []));
+      batch.push({ p: p.buf, g: g.buf, m: s.m.buf, v: s.v.buf, n: p.size, weightDecay: wd, step: s.step });
     }
+    for (const [backend, ts] of batches) backend.adamwMany(ts, lr, this.beta1, this.beta2, this.eps, gradScale);
   }
 
   stateOf(p: Parameter): AdamWParamState | undefined {

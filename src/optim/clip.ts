@@ -8,10 +8,16 @@ export function gradNorm(params: readonly Parameter[]): number {
   return Math.sqrt(sq);
 }
 
+/** torch's clip coefficient min(1, maxNorm / (norm + 1e-6)): AdamW.step(params, lr, coef) applies it as it reads
+ *  the gradients, which equals clipGradNorm followed by a plain step. */
+export function clipCoefficient(norm: number, maxNorm: number): number {
+  return Math.min(1, maxNorm / (norm + 1e-6));
+}
+
 /** Scales gradients by min(1, maxNorm / (norm + 1e-6)), as torch does; returns the norm before clipping. */
 export function clipGradNorm(params: readonly Parameter[], maxNorm: number): number {
   const norm = gradNorm(params);
-  const coef = maxNorm / (norm + 1e-6);
+  const coef = clipCoefficient(norm, maxNorm);
   if (coef < 1) {
     for (const p of params) {
       if (!p.requiresGrad || !p.grad) continue;

@@ -2,7 +2,8 @@
 // constant, linear and cosine, each with linear warmup. Never restarted (LISA switches do not touch it).
 import { ArgumentError } from '../util/errors.js';
 
-export type ScheduleKind = 'constant' | 'linear' | 'cosine';
+export const SCHEDULE_KINDS = ['constant', 'linear', 'cosine'] as const;
+export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
 
 export interface Schedule {
   kind: ScheduleKind;
@@ -15,7 +16,7 @@ export interface Schedule {
 }
 
 export function validateSchedule(s: Schedule): void {
-  if (!['constant', 'linear', 'cosine'].includes(s.kind)) throw new ArgumentError(`schedule: unknown kind '${s.kind}' (constant, linear, cosine)`);
+  if (!SCHEDULE_KINDS.includes(s.kind)) throw new ArgumentError(`schedule: unknown kind '${s.kind}' (${SCHEDULE_KINDS.join(', ')})`);
   if (!(s.lr >= 0)) throw new ArgumentError(`schedule: lr must be >= 0, got ${s.lr}`);
   const w = s.warmupSteps ?? 0;
   if (!Number.isInteger(w) || w < 0) throw new ArgumentError(`schedule: warmupSteps must be a non-negative integer, got ${w}`);

@@ -12,12 +12,12 @@ export interface InBackwardUpdate {
 }
 
 export function updateInBackward(trainable: readonly Parameter[], optimizer: AdamW, lr: number): InBackwardUpdate {
-  const set = new Set<Tensor>(trainable);
+  const byLeaf = new Map<Tensor, Parameter>(trainable.map((p) => [p, p]));
   let sumSquares = 0;
   return {
     onLeafGrad(leaf) {
-      if (!set.has(leaf) || !leaf.grad) return;
-      const p = leaf as Parameter;
+      const p = byLeaf.get(leaf);
+      if (!p || !leaf.grad) return;
       sumSquares += p.backend.sumSquares(leaf.grad.buf, leaf.grad.size);
       optimizer.step([p], lr);
       p.zeroGrad();

@@ -53,7 +53,9 @@ export function toAxolotl(cfg: TrainConfig, source: string, dataDir: string): Re
   c['datasets'] = [datasetEntry(cfg.data.path, cfg, model, dataDir, 'train', files, notes)];
   if (cfg.data.evalPath) c['test_datasets'] = [datasetEntry(cfg.data.evalPath, cfg, model, dataDir, 'eval', files, notes)];
   else c['val_set_size'] = cfg.data.evalSplit;
-  c['sequence_len'] = cfg.data.maxLength;
+  // data.maxLength, else our default for this model (its context, at most 2048); unknown: axolotl's default.
+  const seq = cfg.data.maxLength ?? (model.context !== undefined ? Math.min(model.context, 2048) : undefined);
+  if (seq !== undefined) c['sequence_len'] = seq;
   c['sample_packing'] = cfg.data.packing;
   c['train_on_inputs'] = !cfg.data.maskPrompt;
   const m = cfg.method;

@@ -28,6 +28,8 @@ export interface BaseModel {
   architecture?: string;
   /** Whether its tokenizer_config.json has a chat_template (undefined: not known). */
   hasChatTemplate?: boolean;
+  /** The model's context (positions), when the config.json could be read. */
+  context?: number;
 }
 
 /** The base model of a run; a model built from `init` has no checkpoint another tool could load. */
@@ -46,7 +48,7 @@ export function baseModel(cfg: TrainConfig, source: string): BaseModel {
   const tc = join(ref, 'tokenizer_config.json');
   if (existsSync(tc)) hasChatTemplate = (JSON.parse(readFileSync(tc, 'utf8')) as { chat_template?: unknown }).chat_template != null;
   return {
-    ref, family: config.family, hasChatTemplate,
+    ref, family: config.family, hasChatTemplate, context: config.family === 'gpt2' ? config.nPositions : config.maxPositions,
     architecture: archs[0] ?? (config.family === 'gpt2' ? 'GPT2LMHeadModel' : 'LlamaForCausalLM'),
   };
 }

@@ -3,6 +3,8 @@
 import { detectFormat, type DataFormat } from '../data/load.js';
 import { alpacaPrompt, readAlpaca } from '../data/alpaca.js';
 import { readChat } from '../data/chat.js';
+import { readShareGpt } from '../data/sharegpt.js';
+import { readCompletions } from '../data/completion.js';
 import { gsm8kPrompt, gsm8kTarget, pubmedqaPrompt, pubmedqaTarget, readGsm8k, readPubmedqa } from '../data/tasks.js';
 import { readTextDocuments } from '../data/text.js';
 import { readPretokenized } from '../data/pretokenized.js';
@@ -29,6 +31,13 @@ export function readSource(path: string, format: SourceFormat): SourceRecords {
     case 'gsm8k': return { kind: 'pairs', pairs: readGsm8k(path).map((r) => ({ prompt: gsm8kPrompt(r.question), response: gsm8kTarget(r.answer) })) };
     case 'pubmedqa': return { kind: 'pairs', pairs: readPubmedqa(path).map((e) => ({ prompt: pubmedqaPrompt(e), response: pubmedqaTarget(e.decision) })) };
     case 'chat': return { kind: 'chat', conversations: readChat(path) };
+    case 'sharegpt': return { kind: 'chat', conversations: readShareGpt(path) };
+    case 'prompt-completion': {
+      const rs = readCompletions(path);
+      if (rs.every((r) => r.kind === 'text')) return { kind: 'pairs', pairs: rs.map((r) => ({ prompt: String(r.prompt), response: String(r.completion) })) };
+      return { kind: 'chat', conversations: rs.map((r) => ({ where: r.where, messages: r.kind === 'chat' ? [...r.prompt, ...r.completion]
+        : [{ role: 'user', content: r.prompt }, { role: 'assistant', content: r.completion }] })) };
+    }
     case 'text': return { kind: 'text', texts: readTextDocuments(path).map((d) => d.text) };
     case 'pretokenized': return { kind: 'tokens', examples: readPretokenized(path) };
   }

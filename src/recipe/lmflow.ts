@@ -58,7 +58,9 @@ export function toLmflow(cfg: TrainConfig, source: string, dataDir: string): Rec
   if (cfg.data.evalPath) args.push(['--eval_dataset_path', dataset(cfg.data.evalPath, cfg, dataDir, 'eval', files, notes)]);
   else args.push(['--validation_split_percentage', Math.round(cfg.data.evalSplit * 100)]);
   if (sourceFormat(cfg.data.path, cfg.data.format) === 'chat') args.push(['--conversation_template', chatTemplate(model, notes)]);
-  args.push(['--block_size', cfg.data.maxLength], ['--disable_group_texts', cfg.data.packing ? 0 : 1]);
+  const seq = cfg.data.maxLength ?? (model.context !== undefined ? Math.min(model.context, 2048) : undefined);
+  if (seq !== undefined) args.push(['--block_size', seq]);
+  args.push(['--disable_group_texts', cfg.data.packing ? 0 : 1]);
   const m = cfg.method;
   if (m.kind === 'lisa') {
     args.push(['--use_lisa', 1], ['--lisa_activated_layers', m.gamma], ['--lisa_interval_steps', m.period],

@@ -7,6 +7,7 @@ import { contiguousStrides, numel, fmtShape, type Shape } from '../util/shape.js
 import { trackAlloc, trackFree, trackRecategorize, type MemoryCategory } from './memory.js';
 import { trackInScope, untrack } from './scope-stack.js';
 import { allocBuffer, releaseBuffer } from './buffer-pool.js';
+import type { NodeOp } from './op-names.js';
 
 export const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8, bfloat16: 2 };
 
@@ -48,7 +49,7 @@ export class Storage {
 /** A recorded op: its inputs, the tensors its backward reads (held until it has run) and a backward that maps
  *  the output gradient to input gradients. */
 export interface GradNode {
-  readonly op: string;
+  readonly op: NodeOp;
   readonly inputs: readonly Tensor[];
   /** What the backward reads; each is held (kept alive past its owner's dispose) until release(). */
   readonly saved: readonly Tensor[];
@@ -232,6 +233,8 @@ export class Tensor {
  *  With bf16Rest, the weight rests in bfloat16 and trains through an fp32 master (src/tensor/precision.ts): the
  *  storage is then either the bf16 bits or the master, swapped by swapStorage. */
 export class Parameter extends Tensor {
+  /** The dotted name (model.layers.0.self_attn.q_proj.weight): always set for a parameter. */
+  declare name: string;
   bf16Rest = false;
 
   constructor(name: string, storage: Storage, shape: Shape, dtype: DType, backend: Backend, requiresGrad = true) {

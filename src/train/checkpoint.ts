@@ -12,6 +12,7 @@ import type { Parameter } from '../tensor/tensor.js';
 import type { AdamW, AdamWStateDict } from '../optim/adamw.js';
 import { LisaError } from '../util/errors.js';
 import { showValue } from '../util/show.js';
+import { z } from 'zod';
 
 export class CheckpointError extends LisaError {}
 
@@ -59,8 +60,8 @@ export function saveCheckpoint(outDir: string, params: readonly Parameter[], opt
     mkdirSync(tmp, { recursive: true });
     // Weights as they are: fp32 (masters included) as F32, bf16 weights as their BF16 bits.
     writeSafetensors(join(tmp, 'weights.safetensors'), params.map((p) => (p.dtype === 'bfloat16'
-      ? { name: p.name as string, shape: p.shape, data: p.bits, dtype: 'BF16' as const }
-      : { name: p.name as string, shape: p.shape, data: p.buf as Float32Array })));
+      ? { name: p.name, shape: p.shape, data: p.bits, dtype: 'BF16' as const }
+      : { name: p.name, shape: p.shape, data: p.buf as Float32Array })));
     const dict = opt.stateDict();
     writeSafetensors(join(tmp, 'optimizer.safetensors'), dict.entries.flatMap((e) => [
       { name: `${e.name}::m`, shape: [e.m.length], data: e.m }, { name: `${e.name}::v`, shape: [e.v.length], data: e.v },
@@ -95,7 +96,7 @@ export function findCheckpoint(outDir: string): string | null {
 /** What a checkpoint restores into besides parameters and optimizer: the fine-tuning method's state. */
 export interface RestorableMethod {
   loadState(state: unknown): void;
-  loadRngState?(state: unknown): void;
+  loadRngStates(states: Record<string, unknown>): void;
 }
 
 /** Restores params and optimizer state (and the method's state, when given) from a checkpoint folder and
@@ -106,7 +107,7 @@ export function loadCheckpoint(dir: string, params: readonly Parameter[], opt: A
   const weights = openSafetensors(join(dir, 'weights.safetensors'));
   try {
     for (const p of params) {
-      const name = p.name as string;
+      const name = p.name;
       if (!weights.has(name) || weights.info(name).numel !== p.size) {
         throw new CheckpointError(`${join(dir, 'weights.safetensors')}: tensor '${p.name}' is missing or has the wrong size; is this checkpoint from another config?`);
       }
@@ -131,7 +132,7 @@ export function loadCheckpoint(dir: string, params: readonly Parameter[], opt: A
   try {
     opt.loadStateDict(dict, params);
     method?.loadState(state.methodState);
-    if (method?.loadRngState && state.rngStates['dropout'] !== undefined) method.loadRngState(state.rngStates['dropout']);
+    method?.loadRngStates(state.rngStates);
   } catch (e) {
     if (e instanceof LisaError) throw new CheckpointError(`${file}: ${e.message}`, { cause: e });
     throw e;
@@ -139,7 +140,26 @@ export function loadCheckpoint(dir: string, params: readonly Parameter[], opt: A
   return state;
 }
 
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const count = z.number().int().nonnegative().refine(Number.isSafeInteger);
+const COUNT = 'a non-negative integer';
+
+/** state.json: each field with its type and range, and what the error says it must be. */
+const runStateSchema = z.object({
+  version: z.literal(1),
+  step: count,
+  dataCursor: count,
+  metricsLines: count,
+  optimizerSteps: z.record(count),
+  rngStates: z.record(z.unknown()),
+  methodState: z.unknown(),
+  config: z.unknown().optional(),
+  checksums: z.record(z.string()).optional(),
+  stateSha256: z.string().optional(),
+});
+const EXPECTED: Record<string, string> = {
+  step: COUNT, dataCursor: COUNT, metricsLines: COUNT, optimizerSteps: 'an object {parameter: step}', rngStates: 'an object',
+  checksums: 'an object {file: sha256}', stateSha256: 'a string',
+};
 
 /** Reads and checks state.json: every field has its type and range, so a damaged file is an error naming the key. */
 function readRunState(file: string): RunState & { optimizerSteps: Record<string, number> } {
@@ -149,17 +169,16 @@ function readRunState(file: string): RunState & { optimizerSteps: Record<string,
   } catch (e) {
     throw new CheckpointError(`${file}: cannot read the run state: ${(e as Error).message}`);
   }
-  const bad = (key: string, expected: string, v: unknown) => new CheckpointError(`${file}: '${key}' must be ${expected}, got ${showValue(v)}`);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new CheckpointError(`${file}: expected a JSON object (the run state), got ${showValue(raw)}`);
-  const s = raw as Record<string, unknown>;
-  if (s['version'] !== 1) throw new CheckpointError(`${file}: unknown checkpoint version ${showValue(s['version'])}; expected 1`);
-  for (const k of ['step', 'dataCursor', 'metricsLines']) if (!isCount(s[k])) throw bad(k, 'a non-negative integer', s[k]);
-  const steps = s['optimizerSteps'];
-  if (steps === null || typeof steps !== 'object' || Array.isArray(steps)) throw bad('optimizerSteps', 'an object {parameter: step}', steps);
-  for (const [name, step] of Object.entries(steps)) if (!isCount(step)) throw bad(`optimizerSteps.${name}`, 'a non-negative integer', step);
-  const rng = s['rngStates'];
-  if (rng === null || typeof rng !== 'object' || Array.isArray(rng)) throw bad('rngStates', 'an object', rng);
-  return raw as RunState & { optimizerSteps: Record<string, number> };
+  const r = runStateSchema.safeParse(raw);
+  if (r.success) return { ...(raw as RunState), ...r.data } as RunState & { optimizerSteps: Record<string, number> };
+  const issue = r.error.issues[0]!;
+  const [top, name] = issue.path.map(String);
+  const value = issue.path.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], raw);
+  if (top === 'version') throw new CheckpointError(`${file}: unknown checkpoint version ${showValue(value)}; expected 1`);
+  const key = issue.path.join('.');
+  const expected = top === 'optimizerSteps' && name !== undefined ? COUNT : EXPECTED[top ?? ''] ?? 'valid';
+  throw new CheckpointError(`${file}: '${key}' must be ${expected}, got ${showValue(value)}`);
 }
 
 /** The config a checkpoint was saved with (undefined for checkpoints that predate it). */

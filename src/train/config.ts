@@ -3,14 +3,24 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { LisaError } from '../util/errors.js';
+import { ConfigError } from '../util/errors.js';
 import { showValue } from '../util/show.js';
+import { COMPUTE_BACKENDS, WEIGHT_DTYPES } from '../backends/backend.js';
+import { NON_BLOCK_ROLES } from '../models/causal-lm.js';
+import { SCHEDULE_KINDS } from '../optim/schedule.js';
+import { ADAMW_DEFAULTS } from '../optim/defaults.js';
+import type { MethodKind } from '../finetune/method.js';
+import { SAMPLING_KINDS } from '../finetune/lisa-sampler.js';
+import { STATE_ON_SWITCH } from '../finetune/lisa.js';
+import { DATA_FORMATS } from '../data/load.js';
+import { RECORD_FIELDS } from '../data/prompt.js';
+import type { ModelConfig } from '../models/config.js';
 
-export class ConfigError extends LisaError {}
+export { ConfigError };
 
 const positiveInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
-const roles = z.enum(['embed', 'posEmbed', 'finalNorm', 'head']);
+const roles = z.enum(NON_BLOCK_ROLES);
 
 const modelSchema = z.union([
   z.string().min(1),
@@ -20,8 +30,9 @@ const modelSchema = z.union([
 
 const dataSchema = z.object({
   path: z.string().min(1),
-  format: z.enum(['auto', 'alpaca', 'chat', 'text', 'pretokenized', 'gsm8k', 'pubmedqa']).default('auto'),
-  maxLength: positiveInt.default(512),
+  format: z.enum(DATA_FORMATS).default('auto'),
+  /** Tokens per example; without it, the model's context capped at DEFAULT_MAX_LENGTH_CAP (see dataMaxLength). */
+  maxLength: positiveInt.optional(),
   maskPrompt: z.boolean().default(true),
   packing: z.boolean().default(false),
   shuffle: z.boolean().default(true),
@@ -29,31 +40,36 @@ const dataSchema = z.object({
   evalSplit: z.number().min(0).max(0.9).default(0.05),
   evalPath: z.string().optional(),
   limit: positiveInt.optional(),
+  /** Field names the readers expect -> the file's column names, e.g. {instruction: question, output: answer}. */
+  columns: z.record(z.enum(RECORD_FIELDS), z.string().min(1)).optional(),
 }).strict();
 
-const methodSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('full') }).strict(),
-  z.object({
+/** One schema per method kind (a kind added to METHOD_KINDS does not compile until it has one here). */
+const methodSchemas = {
+  full: z.object({ kind: z.literal('full') }).strict(),
+  lora: z.object({
     kind: z.literal('lora'), rank: positiveInt.default(8), alpha: z.number().positive().default(16),
     dropout: z.number().min(0).lt(1).default(0), targets: z.union([z.literal('all-linear'), z.array(z.string().min(1)).min(1)]).default('all-linear'),
   }).strict(),
-  z.object({
+  lisa: z.object({
     kind: z.literal('lisa'), gamma: nonNegInt.default(2), period: positiveInt.default(20),
-    alwaysTrain: z.array(roles).default(['embed', 'posEmbed', 'finalNorm', 'head']),
-    sampling: z.enum(['uniform', 'weighted', 'reshuffle']).default('uniform'),
+    alwaysTrain: z.array(roles).default([...NON_BLOCK_ROLES]),
+    sampling: z.enum(SAMPLING_KINDS).default('uniform'),
     probabilities: z.array(z.number().nonnegative()).optional(), profile: z.string().optional(),
-    schedule: z.array(z.array(nonNegInt)).optional(), stateOnSwitch: z.enum(['reset', 'keep']).default('reset'),
+    schedule: z.array(z.array(nonNegInt)).optional(), stateOnSwitch: z.enum(STATE_ON_SWITCH).default('reset'),
     seed: z.number().int().optional(),
   }).strict(),
-]);
+} satisfies { [K in MethodKind]: z.ZodObject<{ kind: z.ZodLiteral<K> } & z.ZodRawShape> };
+
+const methodSchema = z.discriminatedUnion('kind', [methodSchemas.full, methodSchemas.lora, methodSchemas.lisa]);
 
 const optimSchema = z.object({
-  lr: z.number().positive().default(1e-4),
-  beta1: z.number().min(0).lt(1).default(0.9),
-  beta2: z.number().min(0).lt(1).default(0.999),
-  eps: z.number().positive().default(1e-8),
-  weightDecay: z.number().min(0).default(0),
-  schedule: z.enum(['constant', 'linear', 'cosine']).default('constant'),
+  lr: z.number().positive().default(ADAMW_DEFAULTS.lr),
+  beta1: z.number().min(0).lt(1).default(ADAMW_DEFAULTS.beta1),
+  beta2: z.number().min(0).lt(1).default(ADAMW_DEFAULTS.beta2),
+  eps: z.number().positive().default(ADAMW_DEFAULTS.eps),
+  weightDecay: z.number().min(0).default(ADAMW_DEFAULTS.weightDecay),
+  schedule: z.enum(SCHEDULE_KINDS).default('constant'),
   warmupSteps: nonNegInt.default(0),
   minLrRatio: z.number().min(0).max(1).default(0),
   maxGradNorm: z.number().positive().nullable().default(1.0),
@@ -71,9 +87,12 @@ const trainSchema = z.object({
   evalEvery: nonNegInt.default(0),
   saveEvery: nonNegInt.default(0),
   logEvery: positiveInt.default(10),
-  backend: z.enum(['cpu-native', 'cpu-js']).optional(),
+  backend: z.enum(COMPUTE_BACKENDS).optional(),
   /** bfloat16: weights stored in bf16, trainable tensors train fp32 masters (src/tensor/precision.ts). */
-  weightDtype: z.enum(['float32', 'bfloat16']).default('float32'),
+  weightDtype: z.enum(WEIGHT_DTYPES).default('float32'),
+  /** bfloat16: GEMMs through bfloat16 weights (frozen ones under weightDtype bfloat16) also round the activation
+   *  operand to bfloat16 and accumulate in fp32 (torch autocast; vdpbf16ps on AVX512_BF16 CPUs). */
+  matmulPrecision: z.enum(WEIGHT_DTYPES).default('float32'),
   /** Keep only each block's input in forward and recompute the block in backward (less activation memory,
    *  about one more forward of compute); losses and weights are unchanged, bit for bit. */
   gradientCheckpointing: z.boolean().default(false),
@@ -92,6 +111,21 @@ export const configSchema = z.object({
 }).strict();
 
 export type TrainConfig = z.infer<typeof configSchema>;
+/** A config as a program writes it: keys with defaults may be left out. */
+export type TrainConfigInput = z.input<typeof configSchema>;
+
+/** The longest default data.maxLength: longer contexts are rarely what a first run on a CPU wants. */
+const DEFAULT_MAX_LENGTH_CAP = 2048;
+
+/** The context (positions) of a model config. */
+export function modelContext(c: ModelConfig): number {
+  return c.family === 'gpt2' ? c.nPositions : c.maxPositions;
+}
+
+/** data.maxLength of a run on a model with this context: the configured value, else min(context, 2048). */
+export function dataMaxLength(cfg: Pick<TrainConfig, 'data'>, context: number): number {
+  return cfg.data.maxLength ?? Math.min(context, DEFAULT_MAX_LENGTH_CAP);
+}
 export type MethodConfig = TrainConfig['method'];
 
 /** Edit distance between two keys (for "did you mean" suggestions). */
@@ -145,6 +179,10 @@ export function validateConfig(raw: unknown, source = 'config'): TrainConfig {
     throw new ConfigError(`${source}: 'optim.updateInBackward' = true updates each tensor before the others' gradients exist, so it ` +
       `needs 'optim.maxGradNorm' = null (no global-norm clipping; now ${JSON.stringify(c.optim.maxGradNorm)}) and ` +
       `'train.gradAccum' = 1 (now ${c.train.gradAccum})`);
+  }
+  if (c.train.matmulPrecision === 'bfloat16' && c.train.weightDtype !== 'bfloat16') {
+    throw new ConfigError(`${source}: 'train.matmulPrecision' = 'bfloat16' applies to GEMMs through bfloat16 weights, ` +
+      `so it needs 'train.weightDtype' = 'bfloat16' (now '${c.train.weightDtype}')`);
   }
   return c;
 }

@@ -2,7 +2,7 @@
 // written: the resolved config, the dataset summary, the trainable parameters, the memory estimate of this exact
 // run and the measured time and tokens per step.
 import { setupRun, type RunParts } from './setup.js';
-import type { TrainConfig } from './config.js';
+import { dataMaxLength, type TrainConfig } from './config.js';
 import { DataStream } from './data-stream.js';
 import { memoryMethod } from './memory-check.js';
 import { totalStepsOf, trainStep, type StepContext } from './step.js';
@@ -34,7 +34,7 @@ export interface DryRunReport {
 
 function summarize(cfg: TrainConfig, parts: RunParts): DatasetSummary {
   // The rows setupRun kept are what training sees; the stats (truncation) come from reading the file once more.
-  const { stats } = loadDataset(cfg.data, parts.tokenizer, parts.model.config.vocabSize);
+  const { stats } = loadDataset({ ...cfg.data, maxLength: dataMaxLength(cfg, parts.model.maxPositions) }, parts.tokenizer, parts.model.config.vocabSize);
   const all: Example[] = [...parts.train, ...parts.eval];
   let tokens = 0;
   let masked = 0;
@@ -53,7 +53,7 @@ export async function dryRun(cfg: TrainConfig, warn: (msg: string) => void = () 
   try {
     const t = cfg.train;
     const data = summarize(cfg, parts);
-    const memory = estimateMemory(parts.model.config, memoryMethod(cfg), { batch: t.batchSize, seq: cfg.data.maxLength }, {
+    const memory = estimateMemory(parts.model.config, memoryMethod(cfg), { batch: t.batchSize, seq: dataMaxLength(cfg, parts.model.maxPositions) }, {
       seed: t.seed, updateInBackward: cfg.optim.updateInBackward, weightDtype: t.weightDtype, gradientCheckpointing: t.gradientCheckpointing,
     });
     const totalSteps = totalStepsOf(cfg, parts.train.length);

@@ -1,16 +1,19 @@
-// Language-model evaluation of a data file: mean next-token cross-entropy and perplexity. Formats are read by
-// the READERS table and downstream tasks (accuracy on GSM8K, PubMedQA) run from the EVAL_TASKS table.
+// Language-model evaluation of a data file: mean next-token cross-entropy and perplexity. Pre-tokenized rows are
+// read as they are; the text formats go through the training data loader, so the loss covers exactly the tokens
+// training learns (the answers, with the prompts masked). Downstream tasks (accuracy on GSM8K, PubMedQA) run from
+// the EVAL_TASKS table.
 import type { CausalLM } from '../models/causal-lm.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { Example } from '../data/example.js';
 import { readPretokenized, DataError } from '../data/pretokenized.js';
+import { DATA_FORMATS, detectFormat, loadExamples } from '../data/load.js';
 import { ArgumentError } from '../util/errors.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 
 export type { EvalResult } from './evaluate.js';
 
-/** Data formats `lisa eval` can measure the loss of. Add a format here and in READERS. */
-export const LM_EVAL_FORMATS = ['pretokenized'] as const;
+/** Data formats `lisa eval` can measure the loss of: those of training ('auto' detects it from the file). */
+export const LM_EVAL_FORMATS = DATA_FORMATS;
 export type LmEvalFormat = (typeof LM_EVAL_FORMATS)[number];
 
 /** What a reader may use: the vocabulary size to check ids against, and the tokenizer, loaded only on demand
@@ -21,19 +24,25 @@ export interface ReaderContext {
 }
 
 /**
- * Readers from a file to examples. An example's loss covers every position t whose next label
- * labels[t + 1] is not -100: for `{"input_ids": [...]}` rows that is every position with a next token
- * (an optional "labels" array of the same length masks positions, as in training).
+ * A file's examples. An example's loss covers every position t whose next label labels[t + 1] is not -100: for
+ * `{"input_ids": [...]}` rows that is every position with a next token (an optional "labels" array of the same
+ * length masks positions, as in training). Other formats are read, masked (maskPrompt: true) and truncated to
+ * `maxLength` (default: the model's context) by the training loader, which also skips examples left with nothing
+ * to score and warns about truncated ones.
  */
-const READERS: Record<LmEvalFormat, (path: string, ctx: ReaderContext) => Example[]> = {
-  pretokenized: (path, ctx) => readPretokenized(path, ctx.vocabSize),
-};
+function readExamples(path: string, format: LmEvalFormat, ctx: ReaderContext, maxLength: number, limit?: number): Example[] {
+  const f = format === 'auto' ? detectFormat(path) : format;
+  if (f === 'pretokenized') return readPretokenized(path, ctx.vocabSize);
+  return loadExamples({ path, format: f, maxLength, maskPrompt: true, packing: false, limit }, ctx.tokenizer(), ctx.vocabSize);
+}
 
 export interface EvalLmOptions {
+  /** Default 'auto' (detected from the file, as in training). */
   format?: LmEvalFormat;
   /** Rows per forward pass (right-padded; padding is excluded from the loss). Default 8. */
   batchSize?: number;
-  /** Truncate rows to this many tokens. Without it, a row longer than the model's context is an error. */
+  /** Truncate rows to this many tokens. Without it, a pre-tokenized row longer than the model's context is an
+   *  error, and the other formats are truncated to the context as training does. */
   maxLength?: number;
   /** Evaluate only the first n rows. */
   limit?: number;
@@ -43,9 +52,8 @@ export interface EvalLmOptions {
 
 /** Mean next-token cross-entropy (nats per token), perplexity exp(loss) and the number of predicted tokens. */
 export function evalLm(model: CausalLM, path: string, opts: EvalLmOptions = {}): EvalResult {
-  const format = opts.format ?? 'pretokenized';
-  const reader = READERS[format];
-  if (!reader) throw new ArgumentError(`eval: unknown data format '${String(format)}' (expected ${LM_EVAL_FORMATS.join(', ')})`);
+  const format = opts.format ?? 'auto';
+  if (!(LM_EVAL_FORMATS as readonly string[]).includes(format)) throw new ArgumentError(`eval: unknown data format '${String(format)}' (expected ${LM_EVAL_FORMATS.join(', ')})`);
   const batchSize = opts.batchSize ?? 8;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new ArgumentError(`eval: batch size must be a positive integer, got ${batchSize}`);
   const maxLength = opts.maxLength;
@@ -56,7 +64,7 @@ export function evalLm(model: CausalLM, path: string, opts: EvalLmOptions = {}):
     vocabSize: model.config.vocabSize,
     tokenizer: opts.tokenizer ?? (() => { throw new DataError(`${path}: format '${format}' needs a tokenizer`); }),
   };
-  let rows = reader(path, ctx);
+  let rows = readExamples(path, format, ctx, maxLength ?? model.maxPositions, opts.limit);
   if (opts.limit !== undefined) rows = rows.slice(0, opts.limit);
   if (rows.length === 0) throw new DataError(`${path}: no rows to evaluate`);
   rows = rows.map((e, i) => {

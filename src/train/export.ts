@@ -1,24 +1,17 @@
-// The end of a run: an HF folder (model, config, tokenizer files) loadable by transformers, or for LoRA a
-// PEFT adapter folder.
-import { join } from 'node:path';
-import { copyTokenizerFiles, readGenerationConfig } from '../io/hf-folder.js';
-import { saveModel } from '../models/load.js';
-import { LoraFineTune } from '../finetune/lora.js';
-import { saveLoraAdapter } from '../finetune/lora-io.js';
+// The end of a run: the method writes its result (an HF folder loadable by transformers, or for LoRA a PEFT
+// adapter folder) and the run's tokenizer goes beside it (tokenizer.json + tokenizer_config.json, converted when
+// the source was not a tokenizer.json).
+import { exportTokenizer } from '../data/tokenizer-export.js';
 import type { TrainConfig } from './config.js';
 import type { RunParts } from './setup.js';
 
 export function exportRun(cfg: TrainConfig, parts: RunParts): string {
-  if (parts.method instanceof LoraFineTune) {
-    const dir = join(cfg.out, 'adapter');
-    saveLoraAdapter(dir, parts.method, parts.modelDir ?? '');
-    if (parts.modelDir) copyTokenizerFiles(parts.modelDir, dir);
-    return dir;
-  }
-  const dir = join(cfg.out, 'final');
-  saveModel(dir, parts.model, { generationConfig: parts.modelDir ? readGenerationConfig(parts.modelDir) : undefined });
-  if (parts.modelDir) copyTokenizerFiles(parts.modelDir, dir);
-  // An init model's tokenizer as loaded (tokenizer.json), whatever file it came from (.model, .bin, a folder).
-  else if (parts.tokenizer) parts.tokenizer.save(dir);
+  const dir = parts.method.exportResult(cfg.out, parts.modelDir);
+  exportTokenizer(dir, tokenizerSource(cfg, parts), parts.tokenizer);
   return dir;
+}
+
+/** Where the run's tokenizer came from: model.tokenizer for a model from init, else the model folder. */
+function tokenizerSource(cfg: TrainConfig, parts: RunParts): string | null {
+  return typeof cfg.model === 'object' && 'init' in cfg.model ? (cfg.model.tokenizer ?? null) : parts.modelDir;
 }

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { ModelConfig } from '../models/index.js';
 import { estimateMemory, type MemoryMethod, type RunOptions } from '../finetune/memory-estimate.js';
-import type { TrainConfig } from './config.js';
+import { dataMaxLength, modelContext, type TrainConfig } from './config.js';
 
 const GiB = 1024 ** 3;
 /** Node, V8 and the addon besides the tensors (measured: about 0.1 GiB; kept generous). */
@@ -38,7 +38,7 @@ interface Setting { label: string; batch: number; opts: RunOptions }
 
 /** The estimate of the run's peak (bytes in use at once, plus the runtime) under a setting. */
 function peak(model: ModelConfig, cfg: TrainConfig, s: Setting): number {
-  const e = estimateMemory(model, memoryMethod(cfg), { batch: s.batch, seq: cfg.data.maxLength }, s.opts);
+  const e = estimateMemory(model, memoryMethod(cfg), { batch: s.batch, seq: dataMaxLength(cfg, modelContext(model)) }, s.opts);
   return Math.max(e.peakTogether, e.worstPlacement?.peakTogether ?? 0) + RUNTIME_BYTES;
 }
 
@@ -74,7 +74,7 @@ export function memoryWarning(model: ModelConfig, cfg: TrainConfig, available = 
       { weightDtype: 'bfloat16', gradientCheckpointing: true, updateInBackward: true });
   } else add('train.weightDtype=bfloat16 train.gradientCheckpointing=true', { weightDtype: 'bfloat16', gradientCheckpointing: true });
   const fits = candidates.map((c) => ({ c, need: peak(model, cfg, c) })).filter((x) => x.need <= available);
-  return `this run needs about ${fmt(need)} (the memory estimate of two steps at batch ${t.batchSize} x ${cfg.data.maxLength} ` +
+  return `this run needs about ${fmt(need)} (the memory estimate of two steps at batch ${t.batchSize} x ${dataMaxLength(cfg, modelContext(model))} ` +
     `tokens, plus the runtime) but ${fmt(available)} is available. ` +
     (fits.length > 0
       ? `These would fit: ${fits.map((x) => `--set ${x.c.label} (${fmt(x.need)})`).join('; ')}. `

@@ -11,13 +11,11 @@ import { loadTokenizer, type Tokenizer } from '../data/tokenizer.js';
 import type { Example } from '../data/example.js';
 import { loadExamples } from '../data/load.js';
 import { AdamW } from '../optim/adamw.js';
-import { FullFineTune } from '../finetune/full.js';
-import { LoraFineTune } from '../finetune/lora.js';
-import { Lisa } from '../finetune/lisa.js';
+import { createMethod } from '../finetune/create.js';
 import type { FineTuneMethod } from '../finetune/method.js';
 import { Rng } from '../util/rng.js';
 import { castToBf16 } from '../tensor/precision.js';
-import { ConfigError, type TrainConfig } from './config.js';
+import { ConfigError, dataMaxLength, type TrainConfig } from './config.js';
 import { ArgumentError } from '../util/errors.js';
 
 export interface RunParts {
@@ -76,29 +74,59 @@ function split(examples: Example[], fraction: number, seed: number): [Example[],
   return [examples.filter((_, i) => !evalIdx.has(i)), examples.filter((_, i) => evalIdx.has(i))];
 }
 
-export async function setupRun(cfg: TrainConfig, warn: (msg: string) => void = () => {}): Promise<RunParts> {
-  if (cfg.train.backend) setDefaultBackend(cfg.train.backend);
-  const { model, dir } = await buildModel(cfg, warn);
-  model.gradientCheckpointing = cfg.train.gradientCheckpointing;
-  const tokenizer = buildTokenizer(cfg, dir);
-  if (cfg.data.maxLength > model.maxPositions) {
-    throw new ConfigError(`data.maxLength = ${cfg.data.maxLength} is longer than the model's context (${model.maxPositions})`);
-  }
-  const all = loadExamples(cfg.data, tokenizer, model.config.vocabSize);
-  for (const [i, e] of all.entries()) {
+/** Parts a program built itself and passes to train() instead of naming them in the config. */
+export interface GivenParts {
+  /** A model built in code (createModel, loadModel): trained in place, not disposed by the run. */
+  model?: CausalLM;
+  /** The tokenizer for data files (default: the one beside the config's model). */
+  tokenizer?: Tokenizer;
+  /** Tokenized examples instead of reading config.data.path; `eval` defaults to a split of `train`. */
+  examples?: { train: readonly Example[]; eval?: readonly Example[] };
+}
+
+function givenModel(cfg: TrainConfig, model: CausalLM): { model: CausalLM; dir: string | null } {
+  if (cfg.train.weightDtype === 'bfloat16') castToBf16(model.parameters());
+  return { model, dir: null };
+}
+
+function checkContext(where: string, examples: readonly Example[], model: CausalLM): void {
+  for (const [i, e] of examples.entries()) {
     if (e.ids.length > model.maxPositions) {
-      throw new ConfigError(`${cfg.data.path}: example ${i + 1} has ${e.ids.length} tokens, longer than the model's context (${model.maxPositions}); lower data.maxLength`);
+      throw new ConfigError(`${where}: example ${i + 1} has ${e.ids.length} tokens, longer than the model's context (${model.maxPositions}); lower data.maxLength`);
     }
   }
-  const [train, evalSet] = cfg.data.evalPath
-    ? [all, loadExamples({ ...cfg.data, path: cfg.data.evalPath }, tokenizer, model.config.vocabSize)]
+}
+
+function readExamples(cfg: TrainConfig, tokenizer: Tokenizer | null, model: CausalLM, given: GivenParts): [Example[], Example[]] {
+  if (given.examples) {
+    const train = [...given.examples.train];
+    const evalSet = given.examples.eval ? [...given.examples.eval] : null;
+    checkContext('train(): examples.train', train, model);
+    if (evalSet) checkContext('train(): examples.eval', evalSet, model);
+    return evalSet ? [train, evalSet] : split(train, cfg.data.evalSplit, cfg.train.seed);
+  }
+  const data = { ...cfg.data, maxLength: dataMaxLength(cfg, model.maxPositions) };
+  const all = loadExamples(data, tokenizer, model.config.vocabSize);
+  checkContext(cfg.data.path, all, model);
+  return cfg.data.evalPath
+    ? [all, loadExamples({ ...data, path: cfg.data.evalPath }, tokenizer, model.config.vocabSize)]
     : split(all, cfg.data.evalSplit, cfg.train.seed);
+}
+
+export async function setupRun(cfg: TrainConfig, warn: (msg: string) => void = () => {}, given: GivenParts = {}): Promise<RunParts> {
+  if (cfg.train.backend) setDefaultBackend(cfg.train.backend);
+  const { model, dir } = given.model ? givenModel(cfg, given.model) : await buildModel(cfg, warn);
+  model.gradientCheckpointing = cfg.train.gradientCheckpointing;
+  const tokenizer = given.tokenizer ?? buildTokenizer(cfg, dir);
+  if (!given.examples && cfg.data.maxLength !== undefined && cfg.data.maxLength > model.maxPositions) {
+    throw new ConfigError(`data.maxLength = ${cfg.data.maxLength} is longer than the model's context (${model.maxPositions})`);
+  }
+  const [train, evalSet] = readExamples(cfg, tokenizer, model, given);
   if (train.length === 0) throw new ConfigError(`${cfg.data.path}: the training set is empty`);
   const o = cfg.optim;
   const optimizer = new AdamW({ lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay });
   const mc = cfg.method;
-  const method: FineTuneMethod = mc.kind === 'full' ? new FullFineTune(model)
-    : mc.kind === 'lora' ? new LoraFineTune(model, { ...mc, seed: cfg.train.seed })
-    : new Lisa(model, optimizer, { ...mc, seed: mc.seed ?? cfg.train.seed });
+  const method = createMethod(model, mc.kind === 'full' ? mc
+    : mc.kind === 'lora' ? { ...mc, seed: cfg.train.seed } : { ...mc, seed: mc.seed ?? cfg.train.seed }, optimizer);
   return { model, modelDir: dir, tokenizer, train, eval: evalSet, method, optimizer };
 }

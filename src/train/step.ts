@@ -7,7 +7,7 @@ import { scale } from '../ops/index.js';
 import { lmLoss } from '../models/lm-loss.js';
 import { makeBatch } from '../data/example.js';
 import { lrAt, type Schedule } from '../optim/schedule.js';
-import { clipGradNorm, gradNorm } from '../optim/clip.js';
+import { clipCoefficient, gradNorm } from '../optim/clip.js';
 import { updateInBackward } from '../optim/update-in-backward.js';
 import { LisaError } from '../util/errors.js';
 import type { TrainConfig } from './config.js';
@@ -66,8 +66,9 @@ export function trainStep(ctx: StepContext, step: number): StepResult {
   let norm: number;
   if (inBackward) norm = inBackward.norm();
   else {
-    norm = cfg.optim.maxGradNorm ? clipGradNorm(trainable, cfg.optim.maxGradNorm) : gradNorm(trainable);
-    optimizer.step(trainable, lr);
+    // The clip is folded into the fused AdamW call (the gradients are scaled as they are read).
+    norm = gradNorm(trainable);
+    optimizer.step(trainable, lr, cfg.optim.maxGradNorm ? clipCoefficient(norm, cfg.optim.maxGradNorm) : 1);
   }
   for (const p of model.parameters()) p.zeroGrad();
   return { loss, gradNorm: norm, tokens, lr };

@@ -3,18 +3,18 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memoryReport } from '../tensor/memory.js';
+import { setMatmulPrecision } from '../ops/matmul.js';
 import type { Schedule } from '../optim/schedule.js';
-import { Lisa } from '../finetune/lisa.js';
-import { LoraFineTune } from '../finetune/lora.js';
-import type { TrainConfig } from './config.js';
-import { setupRun, type RunParts } from './setup.js';
+import { validateConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import { setupRun, type GivenParts, type RunParts } from './setup.js';
+import { toHfConfig } from '../models/config.js';
 import { DataStream } from './data-stream.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { chooseCheckpoint, loadCheckpoint, saveCheckpoint, savedConfig, type RunState } from './checkpoint.js';
 import { comparableConfig, configDifferences, lockRunFolder, prepareFreshRun, RESUME_MAY_CHANGE, RunFolderError } from './run-folder.js';
 import { exportRun } from './export.js';
 import { TrainingError, totalStepsOf, trainStep, type StepContext } from './step.js';
-import { startTrajectory } from '../analysis/trajectory.js';
+import { startTrajectory } from './norms-trajectory.js';
 
 export interface StepMetrics {
   step: number;
@@ -41,31 +41,49 @@ export interface TrainEvents {
   onPhase?(phase: 'eval' | 'save' | 'export', step: number): void;
 }
 
-export interface TrainOptions extends TrainEvents {
+export interface TrainOptions extends TrainEvents, GivenParts {
+  /** Continue from the checkpoint in config.out. */
   resume?: boolean;
   /** Replace a previous run's results in cfg.out (otherwise a fresh run there is refused). */
   overwrite?: boolean;
   /** Checked after every step: when it returns true the run saves a checkpoint and stops. */
   shouldStop?: () => boolean;
+  /** Aborting it stops the run after the current step, with a checkpoint (result.stopped = 'interrupted'). */
+  signal?: AbortSignal;
+}
+
+/** A config for train(): `model` may be left out when options.model is given, `data` when options.examples is. */
+export type TrainInput = Omit<TrainConfigInput, 'model' | 'data'> & {
+  model?: TrainConfigInput['model'];
+  data?: TrainConfigInput['data'];
+};
+
+/** The config with what the options give in code filled in: the model's architecture (so a resume with another
+ *  model is refused) and a name for examples passed in memory. */
+function withGivenParts(config: TrainInput, opts: TrainOptions): unknown {
+  if (config === null || typeof config !== 'object') return config;
+  return {
+    ...config,
+    ...(config.model === undefined && opts.model ? { model: { init: toHfConfig(opts.model.config) } } : {}),
+    ...(config.data === undefined && opts.examples ? { data: { path: '(examples passed to train())' } } : {}),
+  };
 }
 
 export interface TrainResult { steps: number; stopped: 'done' | 'interrupted'; lastLoss: number; evalLoss?: number; exportDir?: string }
 
-/** The parameters a checkpoint holds: the adapter for LoRA, every parameter otherwise (LISA changes any block). */
-function checkpointParams(parts: RunParts) {
-  return parts.method instanceof LoraFineTune ? parts.method.trainableParameters() : parts.model.parameters();
-}
-
 /** Trains with cfg, holding cfg.out's lock for the whole run (one run per output folder); the model and
  *  optimizer state it built are freed when it returns or throws. */
-export async function train(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
+export async function train(config: TrainInput, opts: TrainOptions = {}): Promise<TrainResult> {
+  const cfg = validateConfig(withGivenParts(config, opts), 'train() config');
   const release = lockRunFolder(cfg.out);
   let parts: RunParts | undefined;
+  const prevPrecision = setMatmulPrecision(cfg.train.matmulPrecision);
   try {
     return await trainLocked(cfg, opts, (p) => (parts = p));
   } finally {
+    setMatmulPrecision(prevPrecision);
     parts?.optimizer.dispose();
-    parts?.model.dispose();
+    if (!opts.model) parts?.model.dispose();
     release();
   }
 }
@@ -85,7 +103,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
         `(only ${RESUME_MAY_CHANGE.map((k) => `'${k}'`).join(' and ')} may change on resume); use the original config, or start a new run in another 'out'`);
     }
   } else prepareFreshRun(cfg.out, opts.overwrite ?? false);
-  const parts = await setupRun(cfg, (msg) => opts.onWarning?.(msg));
+  const parts = await setupRun(cfg, (msg) => opts.onWarning?.(msg), opts);
   built(parts);
   const { model, method, optimizer } = parts;
   const t = cfg.train;
@@ -101,7 +119,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
   let startStep = 0;
   let metricsLines = 0;
   if (ckpt) {
-    const s = loadCheckpoint(ckpt, checkpointParams(parts), optimizer, method);
+    const s = loadCheckpoint(ckpt, method.checkpointParameters(), optimizer, method);
     stream.cursor = s.dataCursor;
     startStep = s.step;
     metricsLines = s.metricsLines;
@@ -135,10 +153,10 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
   const save = (step: number) => {
     const state: RunState = {
       version: 1, step, dataCursor: stream.cursor, metricsLines, methodState: method.saveState(), config: comparableConfig(cfg),
-      rngStates: method instanceof LoraFineTune ? { dropout: method.rngState() } : {},
+      rngStates: method.rngStates(),
     };
     opts.onPhase?.('save', step);
-    saveCheckpoint(cfg.out, checkpointParams(parts), optimizer, state);
+    saveCheckpoint(cfg.out, method.checkpointParameters(), optimizer, state);
     opts.onSave?.(step, join(cfg.out, 'checkpoint'));
   };
 
@@ -146,7 +164,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
   let lastLoss = NaN;
   let lastEval: EvalResult | undefined;
   // Between steps the loop yields to the event loop, so signal handlers and timers can run.
-  const stopRequested = async () => { await new Promise((r) => setImmediate(r)); return opts.shouldStop?.() ?? false; };
+  const stopRequested = async () => { await new Promise((r) => setImmediate(r)); return (opts.signal?.aborted ?? false) || (opts.shouldStop?.() ?? false); };
   if (await stopRequested()) return { steps: startStep, stopped: 'interrupted', lastLoss };
   for (let step = startStep; step < totalSteps; step++) {
     const started = performance.now();
@@ -156,7 +174,7 @@ async function trainLocked(cfg: TrainConfig, opts: TrainOptions, built: (p: RunP
     norms?.afterStep(step + 1); // after the step's memory peaks are read (LoRA's merged norms use temporaries)
     const m: StepMetrics = {
       step: step + 1, loss, lr, gradNorm: norm, tokensPerSec: tokens / seconds, seconds,
-      ...(method instanceof Lisa ? { activeLayers: method.activeBlocks() } : {}),
+      ...method.stepMetrics(),
       memory: { ...mem.peak, total: mem.peakTotal },
     };
     lastLoss = loss;

@@ -14,6 +14,8 @@ export class DTypeError extends LisaError {}
 export class IndexError extends LisaError {}
 /** Any other bad argument: wrong type, non-integer size, unknown option. */
 export class ArgumentError extends LisaError {}
+/** A bad config: a training config key or a model's config.json field (the message names the file and key). */
+export class ConfigError extends ArgumentError {}
 /** A tensor used after it was disposed (freed by a scope or by hand). */
 export class DisposedError extends LisaError {}
 /** A backend that is not available on this machine. */

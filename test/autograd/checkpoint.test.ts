@@ -89,12 +89,12 @@ describe.each(BACKENDS)('gradient checkpointing on %s', (_n, backend) => {
       const lora = new LoraFineTune(model, { rank: 2, alpha: 4, targets: 'all-linear', dropout: 0.3, seed: 5 });
       // B starts at zero; give it values so the adapters' gradients depend on the masks everywhere.
       for (const p of lora.trainableParameters()) if (p.name?.includes('lora_B')) p.buf.fill(0.05);
-      const s0 = lora.rngState();
+      const s0 = lora.rngStates();
       const plain = step(model, false);
-      const s1 = lora.rngState();
-      lora.loadRngState(s0);
+      const s1 = lora.rngStates();
+      lora.loadRngStates(s0);
       const ck = step(model, true);
-      expect(lora.rngState()).toEqual(s1);
+      expect(lora.rngStates()).toEqual(s1);
       expectSame(plain, ck);
     });
   });

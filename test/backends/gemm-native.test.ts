@@ -1,6 +1,7 @@
 // The addon's GEMM (native/gemm*.cpp) against a float64 JS triple loop, for every implementation it offers
-// (built-in blocked kernel with its AVX2 and portable micro-kernels, OpenBLAS when loaded, naive reference): all four transpose combinations, edge sizes
-// around the 6x16 register tile and the cache blocks, batches with broadcast (stride 0) operands, offsets,
+// (built-in blocked driver with its AVX-512, AVX2 and portable micro-kernels, each where the CPU and the LISA_CPU
+// cap allow it, OpenBLAS when loaded, naive reference): all four transpose combinations, edge sizes around the
+// 6x16 and 8x48 register tiles and the cache blocks, batches with broadcast (stride 0) operands, offsets,
 // leading dimensions longer than the rows, alpha/beta, and beta == 0 over a NaN-filled C.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -110,13 +111,16 @@ function check(impl: string, c: Case, seed: number, cFill: number | null = null)
   expect(bad, `${impl} ${JSON.stringify(c)}: ${bad} wrong elements, first at ${first}`).toBe(0);
 }
 
-const SIZES = [1, 2, 5, 6, 7, 15, 16, 17, 31, 64, 100];
+const SIZES = [1, 2, 5, 6, 7, 8, 9, 15, 16, 17, 31, 47, 48, 49, 64, 100];
 const TRANS: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
 
 describe.skipIf(!haveAddon)('native gemm', { timeout: 120_000 }, () => {
   const info = N?.gemmInfo();
-  type Impl = 'builtin' | 'portable' | 'reference' | 'openblas';
-  const impls: Impl[] = ['builtin', 'portable', 'reference', ...(info?.openblasAvailable ? ['openblas' as const] : [])];
+  type Impl = 'avx512' | 'avx2' | 'portable' | 'reference' | 'openblas';
+  // Every built-in kernel the ISA level allows ('builtin' is the widest of them), the reference and OpenBLAS.
+  const isa = info?.isa ?? 'portable';
+  const impls: Impl[] = [...(isa === 'avx512' ? ['avx512' as const] : []), ...(isa !== 'portable' ? ['avx2' as const] : []),
+    'portable', 'reference', ...(info?.openblasAvailable ? ['openblas' as const] : [])];
   const savedThreads = N?.getNumThreads() ?? 1;
   afterAll(() => {
     N?.setGemmImpl('auto');
@@ -125,7 +129,9 @@ describe.skipIf(!haveAddon)('native gemm', { timeout: 120_000 }, () => {
 
   it('reports its implementation', () => {
     const i = N!.gemmInfo();
-    expect(['openblas', 'avx2', 'portable']).toContain(i.impl);
+    expect(['openblas', 'avx512', 'avx2', 'portable']).toContain(i.impl);
+    if (process.env.LISA_CPU) expect(i.isa).toBe(process.env.LISA_CPU);
+    if (i.isa !== 'avx512') expect(() => N!.setGemmImpl('avx512')).toThrow(/not available/);
     expect(i.threads).toBeGreaterThanOrEqual(1);
     if (process.env.LISA_NO_OPENBLAS === '1') expect(i.openblasAvailable).toBe(false);
     if (!i.openblasAvailable) expect(() => N!.setGemmImpl('openblas')).toThrow(/not available/);

@@ -414,6 +414,34 @@ describe.skipIf(!native)('cpu-native parity with cpu-js', () => {
           }
         }
       });
+
+      it('adamwMany: one fused call over tensors of many sizes, with a folded clip, equals adamw per tensor', () => {
+        const sizes = [1, 7, 1025, 32768, 32769, 100003];
+        const wds = sizes.map((_, i) => (i % 2 ? 0.1 : 0));
+        for (const gradScale of [1, 0.37]) {
+          const p0 = sizes.map((n) => randn(n, 0.5));
+          const many = p0.map((p) => ({ p: copy(p), m: new Float32Array(p.length), v: new Float32Array(p.length) }));
+          const one = p0.map((p) => ({ p: copy(p), m: new Float32Array(p.length), v: new Float32Array(p.length) }));
+          const refs = p0.map((p) => ({ p: copy(p), m: new Float32Array(p.length), v: new Float32Array(p.length) }));
+          for (let step = 1; step <= 3; step++) {
+            const gs = sizes.map((n) => randn(n, step === 2 ? 1e-3 : 1));
+            nb.adamwMany(many.map((t, i) => ({ ...t, g: gs[i]!, n: sizes[i]!, weightDecay: wds[i]!, step })), 1e-3, 0.9, 0.999, 1e-8, gradScale);
+            ref.adamwMany(refs.map((t, i) => ({ ...t, g: gs[i]!, n: sizes[i]!, weightDecay: wds[i]!, step })), 1e-3, 0.9, 0.999, 1e-8, gradScale);
+            // The unfused path: clip in place (as clipGradNorm), then adamw tensor by tensor.
+            for (const [i, t] of one.entries()) {
+              const g = copy(gs[i]!);
+              if (gradScale !== 1) nb.unary('affine', g, g, g.length, gradScale, 0);
+              nb.adamw(t.p, g, t.m, t.v, sizes[i]!, 1e-3, 0.9, 0.999, 1e-8, wds[i]!, step);
+            }
+          }
+          for (const [i, n] of sizes.entries()) {
+            for (const k of ['p', 'm', 'v'] as const) expectClose(`adamwMany ${k} n=${n} scale=${gradScale} vs adamw`, many[i]![k], one[i]![k], EXACT);
+            expectClose(`adamwMany m n=${n} scale=${gradScale}`, many[i]!.m, refs[i]!.m, { rtol: 1e-5, atol: 5e-8 });
+            expectClose(`adamwMany v n=${n} scale=${gradScale}`, many[i]!.v, refs[i]!.v, { rtol: 1e-5, atol: 1e-12 });
+            expectClose(`adamwMany p n=${n} scale=${gradScale}`, many[i]!.p, refs[i]!.p, { rtol: 4e-7, atol: 1e-8 });
+          }
+        }
+      });
     });
   }
 });

@@ -133,9 +133,12 @@ describe('lisa eval: bad inputs', () => {
   it('no position to predict, unknown format, a task without tokenizer files, missing data', async () => {
     const one = file('one.jsonl', '{"input_ids":[1]}\n{"input_ids":[7]}\n');
     expect((await run(['eval', '--model', dir, '--data', one])).err).toMatch(/one\.jsonl: no position has a next token to predict/);
-    const f = await run(['eval', '--model', dir, '--data', one, '--format', 'alpaca']);
+    const f = await run(['eval', '--model', dir, '--data', one, '--format', 'csv']);
     expect(f.code).toBe(1);
-    expect(f.err).toMatch(/option '--format <format>' argument 'alpaca' is invalid\. Allowed choices are pretokenized/);
+    expect(f.err).toMatch(/option '--format <format>' argument 'csv' is invalid\. Allowed choices are auto, alpaca, chat, sharegpt/);
+    const a = await run(['eval', '--model', dir, '--data', one, '--format', 'alpaca']);
+    expect(a.code).toBe(1);
+    expect(a.err).toMatch(/TokenizerFileError: .*model: no tokenizer found/);
     const t = await run(['eval', '--model', dir, '--data', one, '--task', 'gsm8k']);
     expect(t.code).toBe(1);
     expect(t.err).toMatch(/TokenizerFileError: .*no tokenizer found/);

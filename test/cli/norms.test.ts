@@ -4,7 +4,7 @@
 // draws for a fixed seed (a reference computation of the sampler's algorithm) and frequencies that match the
 // probabilities; a profile measured on another block count is refused naming the file.
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDirs } from '../cli-helpers.js';
 import { GPT2, LLAMA, baseWeights, matrix, withDeltas, writeFinalRun, writeLoraRun, writeModelFolder } from '../analysis/norm-fixtures.js';
@@ -154,6 +154,28 @@ describe('lisa norms', () => {
     const t = await runCli(['train', fx.configPath]);
     expect(t.code).toBe(1);
     expect(t.err).toContain(`profile ${profile} was measured on a model with 3 blocks, but this model has 4`);
+  });
+
+  it('--base takes a hub id, resolved from the HF cache (offline here); an unknown id is an error naming it', async () => {
+    const s = setup();
+    const cache = join(s.root, 'hf', 'hub');
+    const commit = 'a'.repeat(40);
+    mkdirSync(join(cache, 'models--org--tiny', 'refs'), { recursive: true });
+    writeFileSync(join(cache, 'models--org--tiny', 'refs', 'main'), commit);
+    cpSync(s.base, join(cache, 'models--org--tiny', 'snapshots', commit), { recursive: true });
+    const saved = { ...process.env };
+    Object.assign(process.env, { HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1' });
+    try {
+      const byId = await runCli(['norms', '--base', 'org/tiny', '--runs', s.full, '--json']);
+      const byDir = await runCli(['norms', '--base', s.base, '--runs', s.full, '--json']);
+      expect(byId.code, byId.err).toBe(0);
+      expect(byId.out).toBe(byDir.out);
+      const missing = await runCli(['norms', '--base', 'org/missing', '--runs', s.full, '--json']);
+      expect(missing.code).toBe(1);
+      expect(missing.err).toMatch(/org\/missing .*not in the cache/);
+    } finally {
+      process.env = saved;
+    }
   });
 
   it('GPT-2 with a tied head: no head row, the table says it is tied', async () => {

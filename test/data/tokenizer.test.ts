@@ -223,6 +223,10 @@ describeData('Llama-2 SentencePiece (tokenizer.model)', () => {
     expect(tok.encode('🤗', { addSpecialTokens: false })).toEqual([29871, 0xf0 + 3, 0x9f + 3, 0xa4 + 3, 0x97 + 3]);
     expect(tok.encode('')).toEqual([1]);
     expect([tok.vocabSize, tok.unkId, tok.bosId, tok.eosId, tok.padId]).toEqual([32000, 0, 1, 2, null]);
+    // Pieces named like Object.prototype members are in the vocabulary too (HF tokenizers rejects a merge of a
+    // missing piece): "▁constructor" is Llama-2's id 5823.
+    expect(Object.keys(files!.tokenizerJson.model.vocab as object)).toHaveLength(32000);
+    expect(tok.encode('constructor', { addSpecialTokens: false })).toEqual([5823]);
   });
 
   it('matches SentencePiece BPE (best-score greedy merges) computed independently', () => {

@@ -233,6 +233,12 @@ const chatRows = [
 const textRows = [{ text: 'The cat sat on the mat. '.repeat(20) }, { text: 'in the orchard there were trees' }];
 const tokRows = [{ input_ids: [1, 5, 7, 9, 2] }, { input_ids: [1, 3, 4], labels: [-100, 3, 4] }];
 const gsmRows = [{ question: 'What is 2+3?', answer: '2+3=<<2+3=5>>5\n#### 5' }];
+const shareRows = [
+  { system: 'Be brief.', conversations: [{ from: 'human', value: 'Hi there' }, { from: 'gpt', value: 'Hello!' }] },
+  { conversations: [{ from: 'user', value: 'What is 2+2?' }, { from: 'assistant', value: '4' }] },
+];
+const completionRows = [{ prompt: 'The capital of France is', completion: ' Paris.' }, { prompt: [{ role: 'user', content: 'Hi' }], completion: [{ role: 'assistant', content: 'Hello' }] }];
+const historyRows = [{ instruction: 'And 3+3?', input: '', output: '6', history: [['What is 2+2?', '4']] }];
 const pubmed = { '123': { QUESTION: 'Does it work?', CONTEXTS: ['We tested it.', 'It worked.'], final_decision: 'yes', LONG_ANSWER: 'Yes.' } };
 
 type DataSeed = { format: Exclude<DataFormat, 'auto'>; file: string; rows: unknown[] | Record<string, unknown>; jsonl: boolean };
@@ -245,6 +251,9 @@ const dataSeeds: DataSeed[] = [
   { format: 'pretokenized', file: 'tokens.jsonl', rows: tokRows, jsonl: true },
   { format: 'gsm8k', file: 'gsm8k.jsonl', rows: gsmRows, jsonl: true },
   { format: 'pubmedqa', file: 'pubmedqa.json', rows: pubmed, jsonl: false },
+  { format: 'sharegpt', file: 'sharegpt.jsonl', rows: shareRows, jsonl: true },
+  { format: 'prompt-completion', file: 'completion.jsonl', rows: completionRows, jsonl: true },
+  { format: 'alpaca', file: 'history.jsonl', rows: historyRows, jsonl: true },
 ];
 
 function mutateData(s: DataSeed, r: Rng): [Uint8Array, string] {
@@ -297,7 +306,7 @@ const checkpoint: Kind = {
       mkdirSync(out, { recursive: true });
       saveCheckpoint(out, params, opt, {
         version: 1, step: 4, dataCursor: 16, metricsLines: 4, methodState: method.saveState(),
-        rngStates: method instanceof LoraFineTune ? { dropout: method.rngState() } : {},
+        rngStates: method.rngStates(),
       });
       const dir = join(out, 'checkpoint');
       const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as unknown;

@@ -1,6 +1,7 @@
 // The lint that `npm test` runs first, shown firing on fixture projects written to a temp folder: an upward
-// import across the layer order, an import cycle, a 501-line file (src/ and native/), `any` in src/ (even under
-// an eslint-disable comment), a folder outside the layer order and an unused export. Clean files stay clean.
+// import across the layer order, an import cycle, instanceof on a method class outside src/finetune, an
+// `as Parameter` cast, a 501-line file (src/ and native/), `any` in src/ (even under an eslint-disable comment),
+// a folder outside the layer order and an unused export. Clean files stay clean.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -47,6 +48,10 @@ describe('eslint rules on a fixture project', () => {
     'src/ops/b.ts': "// fixture\nimport { a } from './a.js';\nexport const b = (): number => (Math.random() > 2 ? a() : 0);\n",
     'src/nn/big.ts': tsLines(501),
     'src/nn/ok.ts': tsLines(500),
+    // A method told apart by its class outside src/finetune (inside it is allowed).
+    'src/finetune/lisa.ts': '// fixture\nexport class Lisa {}\nexport const isLisa = (m: object): boolean => m instanceof Lisa;\n',
+    'src/train/pick.ts': "// fixture\nimport { Lisa } from '../finetune/lisa.js';\nexport const isLisa = (m: object): boolean => m instanceof Lisa;\n",
+    'src/nn/cast.ts': '// fixture\nclass Parameter { name = \'w\'; }\nexport const p = ({} as unknown) as Parameter;\nexport const q = new Parameter();\n',
     'src/nn/loose.ts': '// fixture\n// eslint-disable-next-line @typescript-eslint/no-explicit-any\nexport const id = (x: any): unknown => x;\n',
   });
   const found = eslintProject(root);
@@ -67,6 +72,15 @@ describe('eslint rules on a fixture project', () => {
     expect(rules(found.get('src/nn/ok.ts'))).toEqual([]);
   });
 
+  it('instanceof on a method class fails outside src/finetune', () => {
+    expect(rules(found.get('src/train/pick.ts'))).toEqual(['no-restricted-syntax']);
+    expect(rules(found.get('src/finetune/lisa.ts'))).toEqual([]);
+  });
+
+  it('an `as Parameter` cast fails in src/', () => {
+    expect(rules(found.get('src/nn/cast.ts'))).toEqual(['no-restricted-syntax']);
+  });
+
   it('`any` fails in src/, and an eslint-disable comment does not excuse it', () => {
     expect(rules(found.get('src/nn/loose.ts'))).toContain('@typescript-eslint/no-explicit-any');
   });
@@ -81,7 +95,7 @@ describe('structure check (native/ line cap, src/ folders in the layer order)', 
     const r = check(root);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-  });
+  }, 60_000);
 
   it('fails on a 501-line C++ file and on a folder the layer order does not place', () => {
     const root = tempDir();
@@ -90,7 +104,7 @@ describe('structure check (native/ line cap, src/ folders in the layer order)', 
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('native/big.cpp: 501 lines, more than the 500-line cap');
     expect(r.stderr).toContain('src/misc/: not in the layer order');
-  });
+  }, 60_000);
 });
 
 describe('unused-export check (knip)', () => {
@@ -112,5 +126,5 @@ describe('unused-export check (knip)', () => {
     }
     expect(failed).toBe(true);
     expect(out).toMatch(/Unused exports \(1\)\s+neverImported\s+src\/lib\.ts:2/);
-  });
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
 // cpu-js elementwise kernels: unary ops, and broadcasting binary ops read through strides.
 import type { BinaryOp, Buf, UnaryOp } from '../backend.js';
 import { nextIndex, offsetOf } from './strided.js';
+import { ArgumentError } from '../../util/errors.js';
 
 const GELU_K = Math.sqrt(2 / Math.PI);
 const GELU_C = 0.044715;
@@ -38,6 +39,9 @@ function unaryFn(op: UnaryOp, alpha: number, beta: number): (x: number) => numbe
     case 'silu': return (x) => x * sigmoid(x);
     case 'affine': return (x) => alpha * x + beta;
     case 'pow': return (x) => Math.pow(x, alpha);
+    default:
+      op satisfies never;
+      throw new ArgumentError(`unary: unknown op '${String(op)}'`);
   }
 }
 
@@ -54,6 +58,9 @@ function binaryFn(op: BinaryOp): (a: number, b: number) => number {
     case 'siluGrad': return (x, g) => { const s = sigmoid(x); return g * (s * (1 + x * (1 - s))); };
     // d relu: 1 where x > 0
     case 'reluGrad': return (x, g) => (x > 0 ? g : 0);
+    default:
+      op satisfies never;
+      throw new ArgumentError(`binary: unknown op '${String(op)}'`);
   }
 }
 

@@ -1,6 +1,6 @@
 // The pure-TypeScript reference backend: every kernel, float32 and float64, simple loops.
 import type { Backend, DType } from '../backend.js';
-import { adamw } from './adamw.js';
+import { adamw, adamwMany } from './adamw.js';
 import { binary, unary } from './elementwise.js';
 import { embedding, embeddingBackward } from './embedding.js';
 import { gemm } from './gemm.js';
@@ -22,4 +22,5 @@ export const cpuJs: Backend = {
   rope,
   embedding, embeddingBackward,
   adamw,
+  adamwMany,
 };

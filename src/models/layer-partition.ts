@@ -1,11 +1,12 @@
 // The layers of the layerwise norms analysis: embed (token and position embeddings), block.0..block.{L-1},
 // finalNorm and head, and which parameter belongs to which. A tied head is the embedding's matrix: it is counted
-// once, under 'embed', and the partition says the head is tied. (src/analysis sits between finetune and train.)
-import type { CausalLM, NonBlockRole } from '../models/causal-lm.js';
-import { createModel, type ModelConfig } from '../models/index.js';
+// once, under 'embed', and the partition says the head is tied. Used by train.normsEvery and `lisa norms`.
+import type { CausalLM, NonBlockRole } from './causal-lm.js';
+import type { ModelConfig } from './config.js';
+import { createModel } from './index.js';
 import { Linear } from '../nn/layers.js';
 import { memoryReport, restorePeaks } from '../tensor/memory.js';
-import { NormsError } from './errors.js';
+import { ArgumentError } from '../util/errors.js';
 
 /** What a parameter contributes to its layer: its name, shape and, for a linear weight, the layout it is stored in. */
 export interface LayerTensor {
@@ -46,7 +47,7 @@ export function partitionLayers(model: CausalLM): LayerPartition {
   for (const [name, p] of model.namedParameters()) {
     if (LORA_TENSOR.test(name)) continue;
     const layer = layerOfParam.get(p);
-    if (layer === undefined) throw new NormsError(`norms: parameter '${name}' is in no layer (not in a block and not an embedding, norm or head)`);
+    if (layer === undefined) throw new ArgumentError(`norms: parameter '${name}' is in no layer (not in a block and not an embedding, norm or head)`);
     layerOf.set(name, layer);
     tensors.get(layer)!.push({ name, shape: [...p.shape], layout: layouts.get(name) ?? null });
   }

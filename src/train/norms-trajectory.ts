@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import type { CausalLM } from '../models/causal-lm.js';
 import type { Parameter } from '../tensor/tensor.js';
 import { bf16BitsArrayToF32 } from '../util/bf16.js';
-import { partitionLayers, type LayerPartition } from './layers.js';
-import { loraDelta, mergedSquares } from './lora-delta.js';
-import { NormsError } from './errors.js';
+import { partitionLayers, type LayerPartition } from '../models/layer-partition.js';
+import { loraDelta, mergedSquares } from '../finetune/lora-delta.js';
+import { FormatError } from '../io/errors.js';
 
 export const NORMS_FILE = 'norms.jsonl';
 
@@ -111,17 +111,17 @@ export function readTrajectory(path: string, layers: readonly string[]): Traject
     try {
       row = JSON.parse(line);
     } catch (e) {
-      throw new NormsError(`${path}: line ${i + 1} is not JSON (${(e as Error).message})`);
+      throw new FormatError(path, `line ${i + 1} is not JSON (${(e as Error).message})`);
     }
     const r = row as Partial<TrajectoryRow>;
     if (!r || typeof r !== 'object' || !Number.isSafeInteger(r.step) || !r.norms || typeof r.norms !== 'object') {
-      throw new NormsError(`${path}: line ${i + 1} must be {"step": integer, "norms": {layer: number}}`);
+      throw new FormatError(path, `line ${i + 1} must be {"step": integer, "norms": {layer: number}}`);
     }
     const have = Object.keys(r.norms);
     const missing = layers.filter((l) => typeof r.norms![l] !== 'number' || !Number.isFinite(r.norms![l]));
     const extra = have.filter((l) => !layers.includes(l));
     if (missing.length > 0 || extra.length > 0) {
-      throw new NormsError(`${path}: line ${i + 1} has layers [${have.join(', ')}] but the base model has [${layers.join(', ')}]` +
+      throw new FormatError(path, `line ${i + 1} has layers [${have.join(', ')}] but the base model has [${layers.join(', ')}]` +
         `${missing.length ? `; missing or not a number: ${missing.join(', ')}` : ''}${extra.length ? `; unknown: ${extra.join(', ')}` : ''}`);
     }
     rows.push(r as TrajectoryRow);

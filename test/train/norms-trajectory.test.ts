@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadConfig, validateConfig } from '../../src/train/config.js';
 import { train } from '../../src/train/trainer.js';
 import { computeLayerNorms } from '../../src/analysis/layer-norms.js';
-import { writeFixtureRun as writeRun } from '../train/fixture-run.js';
+import { writeFixtureRun as writeRun } from './fixture-run.js';
 
 const roots: string[] = [];
 afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));

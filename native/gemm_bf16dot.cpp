@@ -1,0 +1,254 @@
+// bf16 dot-product GEMM (train.matmulPrecision 'bfloat16', torch autocast semantics): B is a bfloat16 weight, A
+// is rounded to bfloat16 (RNE) while it is packed, and C accumulates in fp32 through vdpbf16ps: per 32-bit lane,
+// acc += a[2p+1] * b[2p+1], then acc += a[2p] * b[2p], each add rounded to nearest even, with bfloat16 denormal
+// inputs read as zero and denormal results flushed to zero. Packed panels hold bfloat16 pairs (k = 2p, 2p+1) per
+// 32-bit word: 8 rows of A and 48 columns of B per pair. Without AVX512_BF16 the same packing and the same
+// arithmetic, step by step, run in plain C++ (an exact emulation: the results do not depend on the ISA).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "cpu_features.h"
+#include "gemm_impl.h"
+
+namespace lisa {
+namespace {
+constexpr int kMRd = 8, kNRd = 48, kNVd = 3;
+
+inline uint32_t pair(uint16_t lo, uint16_t hi) { return static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16; }
+inline uint32_t* words(float* p) { return reinterpret_cast<uint32_t*>(p); }
+
+// ---- portable packing and the emulated kernel ----
+
+void pack_a_emu(bool transA, const float* A, int64_t lda, int64_t i0, int64_t k0, int64_t mc, int64_t kc,
+                float alpha, float* Ap) {
+  const int64_t kp = (kc + 1) / 2;
+  for (int64_t ip = 0; ip < mc; ip += kMRd) {
+    uint32_t* dst = words(Ap) + ip * kp;
+    for (int64_t p = 0; p < kp; ++p) {
+      for (int64_t r = 0; r < kMRd; ++r) {
+        uint16_t h[2] = {0, 0};
+        for (int q = 0; q < 2; ++q) {
+          const int64_t i = i0 + ip + r, k = k0 + 2 * p + q;
+          if (ip + r < mc && 2 * p + q < kc) h[q] = f32_to_bf16_rne(alpha * (transA ? A[k * lda + i] : A[i * lda + k]));
+        }
+        dst[p * kMRd + r] = pair(h[0], h[1]);
+      }
+    }
+  }
+}
+
+void pack_b_emu(bool transB, const uint16_t* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+                float* Bp) {
+  const int64_t kp = (kc + 1) / 2;
+  for (int64_t jp = 0; jp < nc; jp += kNRd) {
+    uint32_t* dst = words(Bp) + jp * kp;
+    for (int64_t p = 0; p < kp; ++p) {
+      for (int64_t c = 0; c < kNRd; ++c) {
+        uint16_t h[2] = {0, 0};
+        for (int q = 0; q < 2; ++q) {
+          const int64_t j = j0 + jp + c, k = k0 + 2 * p + q;
+          if (jp + c < nc && 2 * p + q < kc) h[q] = transB ? B[j * ldb + k] : B[k * ldb + j];
+        }
+        dst[p * kNRd + c] = pair(h[0], h[1]);
+      }
+    }
+  }
+}
+
+// bfloat16 bits -> float32 with denormals read as zero (vdpbf16ps's DAZ).
+inline float bf16_daz(uint32_t h) {
+  const uint32_t u = (h & 0x7f80u) == 0 ? (h & 0x8000u) << 16 : h << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+// Denormal results flushed to signed zero (FTZ).
+inline float ftz(float x) { return std::fabs(x) < 1.17549435e-38f ? std::copysign(0.0f, x) : x; }
+
+template <int Dummy>
+inline void kernel_emu_body(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float beta) {
+  const int64_t kp = (kc + 1) / 2;
+  const uint32_t* a = reinterpret_cast<const uint32_t*>(Ap);
+  const uint32_t* b = reinterpret_cast<const uint32_t*>(Bp);
+  float acc[kMRd][kNRd] = {};
+  float blo[kNRd], bhi[kNRd];
+  for (int64_t p = 0; p < kp; ++p, a += kMRd, b += kNRd) {
+    for (int c = 0; c < kNRd; ++c) {
+      blo[c] = bf16_daz(b[c] & 0xffffu);
+      bhi[c] = bf16_daz(b[c] >> 16);
+    }
+    for (int r = 0; r < kMRd; ++r) {
+      const float alo = bf16_daz(a[r] & 0xffffu), ahi = bf16_daz(a[r] >> 16);
+      for (int c = 0; c < kNRd; ++c) {
+        const float t = ftz(std::fma(ahi, bhi[c], acc[r][c]));
+        acc[r][c] = ftz(std::fma(alo, blo[c], t));
+      }
+    }
+  }
+  for (int r = 0; r < kMRd; ++r) {
+    float* cr = C + r * ldc;
+    for (int c = 0; c < kNRd; ++c) {
+      float out = acc[r][c];
+      if (beta == 1.0f) out += cr[c];
+      else if (beta != 0.0f) out = std::fma(beta, cr[c], out);
+      cr[c] = out;
+    }
+  }
+}
+
+void kernel_emu(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float beta) {
+  kernel_emu_body<0>(kc, Ap, Bp, C, ldc, beta);
+}
+// The same code with the FMA instruction (std::fma is otherwise a library call); chosen on AVX2/FMA CPUs.
+__attribute__((target("avx2,fma"))) void kernel_emu_fma(int64_t kc, const float* Ap, const float* Bp, float* C,
+                                                         int64_t ldc, float beta) {
+  kernel_emu_body<1>(kc, Ap, Bp, C, ldc, beta);
+}
+}  // namespace
+}  // namespace lisa
+
+// ---- AVX512_BF16 packing and kernel ----
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma")
+#include "gemm_x86.h"
+
+namespace lisa {
+namespace {
+// C tile (8 x 48) = sum over pairs of A pair . B pair: 24 zmm accumulators, 3 B loads and 8 broadcasts a pair.
+void kernel_dp(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float beta) {
+  const int64_t kp = (kc + 1) / 2;
+  const int32_t* a = reinterpret_cast<const int32_t*>(Ap);
+  __m512 acc[kMRd][kNVd];
+#pragma GCC unroll 8
+  for (int r = 0; r < kMRd; ++r)
+#pragma GCC unroll 3
+    for (int v = 0; v < kNVd; ++v) acc[r][v] = _mm512_setzero_ps();
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < kp; ++p) {
+    const __m512bh b0 = (__m512bh)_mm512_load_ps(Bp), b1 = (__m512bh)_mm512_load_ps(Bp + 16),
+                   b2 = (__m512bh)_mm512_load_ps(Bp + 32);
+#pragma GCC unroll 8
+    for (int r = 0; r < kMRd; ++r) {
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(a[r]);
+      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], av, b0);
+      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
+      acc[r][2] = _mm512_dpbf16_ps(acc[r][2], av, b2);
+    }
+    a += kMRd;
+    Bp += kNRd;
+  }
+  const __m512 bv = _mm512_set1_ps(beta);
+#pragma GCC unroll 8
+  for (int r = 0; r < kMRd; ++r) {
+    float* cr = C + r * ldc;
+#pragma GCC unroll 3
+    for (int v = 0; v < kNVd; ++v) {
+      __m512 out = acc[r][v];
+      if (beta == 1.0f) out = _mm512_add_ps(out, _mm512_loadu_ps(cr + 16 * v));
+      else if (beta != 0.0f) out = _mm512_fmadd_ps(bv, _mm512_loadu_ps(cr + 16 * v), out);
+      _mm512_storeu_ps(cr + 16 * v, out);
+    }
+  }
+}
+
+// alpha * op(A) rounded to bfloat16 pairs (vcvtneps2bf16), panels of ceil(kc/2) pairs x 8 rows.
+void pack_a_dp(bool transA, const float* A, int64_t lda, int64_t i0, int64_t k0, int64_t mc, int64_t kc, float alpha,
+               float* Ap) {
+  const int64_t kp = (kc + 1) / 2;
+  const __m512 av = _mm512_set1_ps(alpha);
+  for (int64_t ip = 0; ip < mc; ip += kMRd) {
+    const int64_t mr = std::min<int64_t>(kMRd, mc - ip);
+    float* dst = Ap + ip * kp;
+    if (transA) {  // A is (K, M): rows 2p and 2p+1 of A give the pair's even and odd halves
+      const __mmask16 mask = static_cast<__mmask16>((1u << mr) - 1);
+      const float* src = A + k0 * lda + i0 + ip;
+      for (int64_t p = 0; p < kp; ++p) {
+        const __m512 e = _mm512_mul_ps(av, _mm512_maskz_loadu_ps(mask, src + 2 * p * lda));
+        const __m512 o = 2 * p + 1 < kc ? _mm512_mul_ps(av, _mm512_maskz_loadu_ps(mask, src + (2 * p + 1) * lda))
+                                        : _mm512_setzero_ps();
+        // cvtne2ps: the second operand fills the low half; lanes 0..7 of e (low) and o (high), interleaved.
+        const __m512i eo = (__m512i)_mm512_cvtne2ps_pbh(o, e);
+        const __m256i lo = _mm512_castsi512_si256(eo), hi = _mm512_extracti64x4_epi64(eo, 1);
+        const __m128i e8 = _mm256_castsi256_si128(lo), o8 = _mm256_castsi256_si128(hi);
+        _mm_store_si128(reinterpret_cast<__m128i*>(dst + p * kMRd), _mm_unpacklo_epi16(e8, o8));
+        _mm_store_si128(reinterpret_cast<__m128i*>(dst + p * kMRd + 4), _mm_unpackhi_epi16(e8, o8));
+      }
+      continue;
+    }
+    // A is (M, K): per row 16 k steps (8 pairs) rounded at once, then an 8x8 transpose of the 32-bit pairs.
+    const float* rows[kMRd];
+    for (int r = 0; r < kMRd; ++r) rows[r] = A + (i0 + ip + std::min<int64_t>(r, mr - 1)) * lda + k0;
+    for (int64_t k = 0; k < kc; k += 16) {
+      const __mmask16 km = static_cast<__mmask16>(kc - k >= 16 ? 0xffffu : (1u << (kc - k)) - 1);
+      __m256 v[8];
+      for (int r = 0; r < kMRd; ++r) {
+        const __m512 x = r < mr ? _mm512_mul_ps(av, _mm512_maskz_loadu_ps(km, rows[r] + k)) : _mm512_setzero_ps();
+        v[r] = _mm256_castsi256_ps((__m256i)_mm512_cvtneps_pbh(x));
+      }
+      transpose8(v);
+      const int64_t np = std::min<int64_t>(8, kp - k / 2);
+      for (int t = 0; t < np; ++t) _mm256_store_ps(dst + (k / 2 + t) * kMRd, v[t]);
+    }
+  }
+}
+
+// bfloat16 op(B) as pairs, panels of ceil(kc/2) pairs x 48 columns.
+void pack_b_dp(bool transB, const uint16_t* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
+               float* Bp) {
+  const int64_t kp = (kc + 1) / 2;
+  for (int64_t jp = 0; jp < nc; jp += kNRd) {
+    const int64_t nr = std::min<int64_t>(kNRd, nc - jp);
+    float* dst = Bp + jp * kp;
+    if (transB) {  // B is (N, K): each row's k steps are already pairs; 8 rows x 8 pairs, transposed
+      const uint16_t* rows[kNRd];
+      for (int c = 0; c < kNRd; ++c) rows[c] = B + (j0 + jp + std::min<int64_t>(c, nr - 1)) * ldb + k0;
+      for (int64_t k = 0; k < kc; k += 16) {
+        const __mmask16 km = static_cast<__mmask16>(kc - k >= 16 ? 0xffffu : (1u << (kc - k)) - 1);
+        const int64_t np = std::min<int64_t>(8, kp - k / 2);
+        for (int h = 0; h < kNRd / 8; ++h) {
+          __m256 v[8];
+          for (int r = 0; r < 8; ++r) {
+            const int c = h * 8 + r;
+            v[r] = c < nr ? _mm256_castsi256_ps(_mm256_maskz_loadu_epi16(km, rows[c] + k)) : _mm256_setzero_ps();
+          }
+          transpose8(v);
+          for (int t = 0; t < np; ++t) _mm256_store_ps(dst + (k / 2 + t) * kNRd + h * 8, v[t]);
+        }
+      }
+      continue;
+    }
+    // B is (K, N): rows 2p and 2p+1 interleaved, 8 columns at a time.
+    for (int64_t p = 0; p < kp; ++p) {
+      const uint16_t* e = B + (k0 + 2 * p) * ldb + j0 + jp;
+      const uint16_t* o = 2 * p + 1 < kc ? e + ldb : nullptr;
+      for (int c = 0; c < kNRd; c += 8) {
+        const int64_t n = std::clamp<int64_t>(nr - c, 0, 8);
+        const __mmask8 m = static_cast<__mmask8>((1u << n) - 1);
+        const __m128i x = _mm_maskz_loadu_epi16(m, e + c);
+        const __m128i y = o ? _mm_maskz_loadu_epi16(m, o + c) : _mm_setzero_si128();
+        _mm_store_si128(reinterpret_cast<__m128i*>(dst + p * kNRd + c), _mm_unpacklo_epi16(x, y));
+        _mm_store_si128(reinterpret_cast<__m128i*>(dst + p * kNRd + c + 4), _mm_unpackhi_epi16(x, y));
+      }
+    }
+  }
+}
+}  // namespace
+}  // namespace lisa
+#pragma GCC pop_options
+
+namespace lisa {
+// Both variants share the tile and the k blocking (KC = 256: the 128 pairs of a 48-column B micro-panel are
+// 24 KiB, in L1), so the emulation sums in exactly the hardware's order.
+GemmKernels bf16dot_kernels() {
+  GemmKernels k = cpu_use_avx512_bf16()
+                      ? GemmKernels{kernel_dp, pack_a_dp, nullptr, "avx512-bf16dot", pack_b_dp}
+                      : GemmKernels{cpu_level() >= CpuLevel::Avx2 ? kernel_emu_fma : kernel_emu, pack_a_emu, nullptr,
+                                    "bf16dot-emulated", pack_b_emu};
+  k.mr = kMRd, k.nr = kNRd, k.kunit = 2;
+  k.mc = 192, k.kc = 256, k.nc = 3072;
+  return k;
+}
+}  // namespace lisa
