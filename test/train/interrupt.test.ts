@@ -124,14 +124,15 @@ describe('signals to a running lisa train', () => {
   it.skipIf(!haveTmux)('Ctrl-C typed into a terminal running `npx lisa train` (progress bar) saves, exits 130 and resumes exactly', async () => {
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'ignore' }); // npx runs dist/
     const r = writeRun(128, 4, 64);
-    const tmux = (...a: string[]) => execFileSync('tmux', ['-L', 'lisa-test', ...a], { encoding: 'utf8' });
+    const sock = `lisa-sig-${process.pid}`; // a tmux server of this test alone
+    const tmux = (...a: string[]) => execFileSync('tmux', ['-L', sock, ...a], { encoding: 'utf8' });
     const screen = () => tmux('capture-pane', '-p', '-t', 'sig', '-S', '-50');
     const waitFor = async (re: RegExp, ms: number) => {
       for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((s) => setTimeout(s, 100))) if (re.test(screen())) return;
       throw new Error(`timed out waiting for ${re} on the terminal:\n${screen()}`);
     };
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CI'));
-    execFileSync('tmux', ['-L', 'lisa-test', 'new-session', '-d', '-s', 'sig', '-x', '160', '-y', '40', '-c', repoRoot, 'bash', '--norc'], { env });
+    execFileSync('tmux', ['-L', sock, 'new-session', '-d', '-s', 'sig', '-x', '160', '-y', '40', '-c', repoRoot, 'bash', '--norc'], { env });
     try {
       tmux('send-keys', '-t', 'sig', `npx lisa train ${r.configPath}`, 'Enter');
       await waitFor(/train \|.*\| ([3-9]|\d\d)\/24 steps/, 60_000); // the progress bar past step 3
@@ -144,7 +145,7 @@ describe('signals to a running lisa train', () => {
       expect(text).toMatch(/interrupted \(SIGINT\): checkpoint saved at step \d+ in .*; continue with:\n  lisa train .* --resume/);
       expect(text).not.toMatch(/--resume.*steps/); // no stale bar drawn over the summary
     } finally {
-      spawnSync('tmux', ['-L', 'lisa-test', 'kill-server']);
+      spawnSync('tmux', ['-L', sock, 'kill-server']);
     }
     expect(savedStep(r.out)).toBeLessThan(STEPS);
     const resumed = await run(r.configPath, ['--resume']);
