@@ -166,6 +166,12 @@ export class Tokenizer {
     return this.compiledTemplate;
   }
 
+  /** True once text was rendered with the built-in ChatML fallback (the model had no chat template): an export of
+   *  a model trained on that text must carry the template, or HF's apply_chat_template would not know it. */
+  get usedFallbackChatTemplate(): boolean {
+    return this.compiledTemplate?.isFallback === true;
+  }
+
   /** Renders messages with the chat template, passing this tokenizer's bos_token and eos_token. */
   applyChatTemplate(messages: readonly ChatMessage[], opts: Omit<ChatRenderOptions, 'bosToken' | 'eosToken'> = {}): string {
     return this.chatTemplate().render(messages, { ...opts, bosToken: this.bosToken ?? '', eosToken: this.eosToken ?? '' });

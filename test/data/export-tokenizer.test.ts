@@ -30,11 +30,14 @@ const SOURCES = [
   { kind: 'HF tokenizer.json', tokenizer: 'tokenizers/mistral', init: llama(32000), hf: null },
 ];
 
-async function train(tokenizer: string, init: object, method: object = { kind: 'full' }): Promise<string> {
+const CHAT = { messages: [{ role: 'user', content: 'Who is Lily?' }, { role: 'assistant', content: 'A little girl.' }] };
+
+async function train(tokenizer: string, init: object, method: object = { kind: 'full' }, chat = false): Promise<string> {
   const root = tmp();
-  writeFileSync(join(root, 'story.txt'), TEXT.repeat(8));
+  const data = join(root, chat ? 'chat.jsonl' : 'story.txt');
+  writeFileSync(data, chat ? `${JSON.stringify(CHAT)}\n`.repeat(8) : TEXT.repeat(8));
   const out = join(root, 'out');
-  const cfg = { model: { init, tokenizer }, data: { path: join(root, 'story.txt'), evalSplit: 0 }, method, train: { steps: 2, batchSize: 2 }, out };
+  const cfg = { model: { init, tokenizer }, data: { path: data, evalSplit: 0 }, method, train: { steps: 2, batchSize: 2 }, out };
   writeFileSync(join(root, 'config.json'), JSON.stringify(cfg));
   const r = await runCli(['train', join(root, 'config.json')]);
   expect(r.code, r.err).toBe(0);
@@ -83,5 +86,21 @@ describe.runIf(haveSharedData())('the export carries its tokenizer', () => {
     const exported = loadTokenizer(adapter);
     expect(exported.source).toBe(join(adapter, 'tokenizer.json'));
     expect(exported.encode(PROBE)).toEqual(loadTokenizer(source).encode(PROBE));
+  }, 120_000);
+
+  it('a chat run on a model without a chat template exports the ChatML template it trained with', async () => {
+    const source = join(sharedData, 'models/stories260K/tok512.bin');
+    expect(loadTokenizer(source).chatTemplateText).toBeNull();
+    const final = join(await train(source, { ...llama(512), max_position_embeddings: 256 }, { kind: 'full' }, true), 'final');
+    const cfg = JSON.parse(readFileSync(join(final, 'tokenizer_config.json'), 'utf8')) as { chat_template?: string; tokenizer_class?: string };
+    expect(cfg.tokenizer_class).toBe('LlamaTokenizer'); // the converted config's keys are kept
+    const exported = loadTokenizer(final);
+    expect(exported.chatTemplateText).toBe(cfg.chat_template);
+    // The layout the data was rendered with, written out by hand.
+    expect(exported.applyChatTemplate(CHAT.messages, { addGenerationPrompt: true }))
+      .toBe('<|im_start|>user\nWho is Lily?<|im_end|>\n<|im_start|>assistant\nA little girl.<|im_end|>\n<|im_start|>assistant\n');
+    // A plain-text run renders no chat, so its export gains no template.
+    const plain = join(await train(source, llama(512)), 'final');
+    expect(loadTokenizer(plain).chatTemplateText).toBeNull();
   }, 120_000);
 });
