@@ -74,7 +74,7 @@ export function readAlpaca(path: string, columns?: ColumnMap): AlpacaRecord[] {
  * user and an assistant turn, then the user turn instruction + "\n" + input (just the instruction when the input
  * is empty) and the assistant turn output.
  */
-function alpacaMessages(r: Pick<AlpacaRecord, 'instruction' | 'input' | 'output' | 'history'>): ChatMessage[] {
+export function alpacaMessages(r: Pick<AlpacaRecord, 'instruction' | 'input' | 'output' | 'history'>): ChatMessage[] {
   const turns = r.history.flatMap(([q, a]): ChatMessage[] => [{ role: 'user', content: q }, { role: 'assistant', content: a }]);
   const query = r.input.trim() === '' ? r.instruction : `${r.instruction}\n${r.input}`;
   return [...turns, { role: 'user', content: query }, { role: 'assistant', content: r.output }];

@@ -4,36 +4,38 @@
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { TrainConfig } from '../train/config.js';
-import { isPlainTextFile } from '../data/text.js';
 import { baseModel, commonNotes, layersPath, type BaseModel, type Recipe, type RecipeFile } from './common.js';
-import { jsonl, readSource, sourceFormat } from './data.js';
+import { jsonl, readSource, readableAsIs, sourceFormat } from './data.js';
 
 /** One entry of axolotl's `datasets:` list for our data file, converting it into dataDir when needed. */
 function datasetEntry(path: string, cfg: TrainConfig, model: BaseModel, dataDir: string, name: string,
   files: RecipeFile[], notes: Set<string>): Record<string, unknown> {
-  const format = sourceFormat(path, cfg.data.format);
-  const records = readSource(path, format);
+  const columns = cfg.data.columns;
+  const format = sourceFormat(path, cfg.data.format, columns);
+  const records = readSource(path, format, columns);
+  const asIs = readableAsIs(path, columns);
   const write = (rows: unknown[]) => {
     const out = join(dataDir, `${name}.jsonl`);
     files.push({ path: out, text: jsonl(rows) });
     return out;
   };
-  if (format === 'alpaca') return { path, ds_type: 'json', type: 'alpaca' }; // the same Stanford Alpaca prompt as ours
+  if (format === 'alpaca' && records.kind === 'pairs' && asIs) return { path, ds_type: 'json', type: 'alpaca' }; // the same Stanford Alpaca prompt as ours
   if (records.kind === 'pairs') {
     notes.add(`${format} records were written as input_output segments (our prompt unlabelled, the answer labelled); add the BOS/EOS tokens as text if your tokenizer needs them`);
     return { path: write(records.pairs.map((p) => ({ segments: [{ label: false, text: p.prompt }, { label: true, text: p.response }] }))), ds_type: 'json', type: 'input_output' };
   }
   if (records.kind === 'chat') {
     if (model.hasChatTemplate === undefined) notes.add('chat_template: tokenizer_default assumes the model has a chat template; our fallback without one is ChatML (chat_template: chatml)');
+    if (records.note) notes.add(records.note);
     return {
-      path, ds_type: 'json', type: 'chat_template', field_messages: 'messages',
+      path: format === 'chat' && asIs ? path : write(records.conversations.map((c) => ({ messages: c.messages }))), ds_type: 'json', type: 'chat_template', field_messages: 'messages',
       chat_template: model.hasChatTemplate === false ? 'chatml' : 'tokenizer_default',
       roles_to_train: ['assistant'], train_on_eos: 'turn',
     };
   }
   if (records.kind === 'text') {
     notes.add('text: we cut documents into data.maxLength windows; axolotl completion splits long texts into sequence_len pieces as well, at its own boundaries');
-    return { path: isPlainTextFile(path) ? write(records.texts.map((text) => ({ text }))) : path, ds_type: 'json', type: 'completion' };
+    return { path: asIs ? path : write(records.texts.map((text) => ({ text }))), ds_type: 'json', type: 'completion' };
   }
   notes.add('pre-tokenized rows were written with input_ids, attention_mask and labels (our masking) for axolotl\'s tokenized format (empty type)');
   return {

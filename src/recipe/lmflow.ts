@@ -7,13 +7,14 @@ import { readSource, sourceFormat } from './data.js';
 
 /** Converts one data file into an LMFlow dataset folder (dataDir/name/name.json); returns the folder. */
 function dataset(path: string, cfg: TrainConfig, dataDir: string, name: string, files: RecipeFile[], notes: Set<string>): string {
-  const format = sourceFormat(path, cfg.data.format);
-  const records = readSource(path, format);
+  const format = sourceFormat(path, cfg.data.format, cfg.data.columns);
+  const records = readSource(path, format, cfg.data.columns);
   let body: { type: string; instances: unknown[] };
   if (records.kind === 'pairs') {
     notes.add(`${format} records were written as text2text (input: our prompt, output: the answer); LMFlow tokenizes the two separately and adds no EOS after the output`);
     body = { type: 'text2text', instances: records.pairs.map((p) => ({ input: p.prompt, output: p.response })) };
   } else if (records.kind === 'chat') {
+    if (records.note) notes.add(records.note);
     body = {
       type: 'conversation',
       instances: records.conversations.map((c) => {

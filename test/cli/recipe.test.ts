@@ -131,6 +131,44 @@ describe('lisa recipe', () => {
     expect(JSON.parse(readFileSync(ds.path, 'utf8'))).toEqual({ input_ids: [1, 5, 6, 2], attention_mask: [1, 1, 1, 1], labels: [-100, -100, 6, 2] });
   });
 
+  it('files the other tool would misread are converted: ShareGPT, Alpaca with history, renamed columns', async () => {
+    const dir = tmp();
+    const readRows = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    const entry = async (data: string, name: string, ...set: string[]) => {
+      const out = join(dir, `${name}.yml`);
+      const r = await runCli(['recipe', '--to', 'axolotl', EXAMPLE, '--set', `data.path=${data}`, 'data.format=auto', ...set, '--out', out]);
+      expect(r.code, r.err).toBe(0);
+      return { ds: (parseYaml(readFileSync(out, 'utf8')) as { datasets: Record<string, unknown>[] }).datasets[0]!, err: r.err };
+    };
+    // ShareGPT: axolotl's chat_template reads `messages` of role/content, so the turns are written that way.
+    const share = join(dir, 'share.jsonl');
+    writeFileSync(share, `${JSON.stringify({ conversations: [{ from: 'human', value: 'Hi' }, { from: 'gpt', value: 'Hello' }] })}\n`);
+    const s = await entry(share, 'share');
+    expect(s.ds).toMatchObject({ path: join(dir, 'share-data', 'train.jsonl'), type: 'chat_template', field_messages: 'messages' });
+    expect(readRows(s.ds['path'] as string)).toEqual([{ messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }] }]);
+    // Alpaca with history trains as a conversation here; axolotl's alpaca type would drop the earlier turns.
+    const hist = join(dir, 'hist.json');
+    writeFileSync(hist, JSON.stringify([{ instruction: 'And 3 more?', input: '', output: '8', history: [['What is 2 + 3?', '5']] },
+      { instruction: 'Name a colour.', input: 'sky', output: 'blue' }]));
+    const h = await entry(hist, 'hist');
+    expect(h.ds).toMatchObject({ type: 'chat_template' });
+    expect(readRows(h.ds['path'] as string)).toEqual([
+      { messages: [{ role: 'user', content: 'What is 2 + 3?' }, { role: 'assistant', content: '5' }, { role: 'user', content: 'And 3 more?' }, { role: 'assistant', content: '8' }] },
+      { messages: [{ role: 'user', content: 'Name a colour.\nsky' }, { role: 'assistant', content: 'blue' }] },
+    ]);
+    expect(h.err).toContain("Alpaca records with 'history' were written as conversations");
+    const lm = await runCli(['recipe', '--to', 'lmflow', EXAMPLE, '--set', `data.path=${hist}`, 'data.format=auto', '--data-dir', join(dir, 'lm')]);
+    expect(lm.code, lm.err).toBe(0);
+    expect((JSON.parse(readFileSync(join(dir, 'lm', 'train', 'train.json'), 'utf8')) as { type: string; instances: unknown[] }).instances[0])
+      .toEqual({ messages: [{ role: 'user', content: 'What is 2 + 3?' }, { role: 'assistant', content: '5' }, { role: 'user', content: 'And 3 more?' }, { role: 'assistant', content: '8' }] });
+    // data.columns renames: the other tool would look for our names, so the pairs are written as segments.
+    const renamed = join(dir, 'renamed.json');
+    writeFileSync(renamed, JSON.stringify([{ q: 'Add 2 and 3.', a: '5' }]));
+    const c = await entry(renamed, 'renamed', 'data.format=alpaca', 'data.columns={instruction: q, output: a}');
+    expect(c.ds).toMatchObject({ type: 'input_output' });
+    expect(readRows(c.ds['path'] as string)).toEqual([{ segments: [{ label: false, text: expect.stringContaining('Add 2 and 3.') as string }, { label: true, text: '5' }] }]);
+  });
+
   it('errors: an unknown tool, a model from init, a chat role LMFlow lacks', async () => {
     const { data, dir } = workspace();
     const bad = await runCli(['recipe', '--to', 'deepspeed', EXAMPLE]);
