@@ -67,4 +67,4 @@ export { lrAt, validateSchedule, type Schedule, type ScheduleKind } from './opti
  *  tensor and what was expected. */
 export { LisaError, ShapeError, DTypeError, IndexError, ArgumentError, ConfigError, DisposedError, BackendError } from './util/errors.js';
 export { FormatError, UnsupportedDtypeError, MissingFileError, HubError } from './io/errors.js';
-export { DataError } from './data/pretokenized.js';
+export { DataError } from './data/data-error.js';

@@ -4,7 +4,7 @@ import type { Tokenizer } from './tokenizer.js';
 import type { Example } from './example.js';
 import type { ChatMessage } from './chat-template.js';
 import { chatExample } from './chat.js';
-import { DataError } from './pretokenized.js';
+import { DataError } from './data-error.js';
 import { describeValue, promptExample, readRecords, recordObject, type SourceRecord, stringField, type ColumnMap } from './prompt.js';
 
 /**

@@ -3,7 +3,7 @@
 import type { Tokenizer } from './tokenizer.js';
 import { IGNORE_INDEX, type Example } from './example.js';
 import { ChatTemplateError, type ChatMessage } from './chat-template.js';
-import { DataError } from './pretokenized.js';
+import { DataError } from './data-error.js';
 import { commonPrefixLength, describeValue, encodeText, readRecords, recordObject, specialPrefix, type ColumnMap } from './prompt.js';
 
 export interface ChatRecord {

@@ -2,7 +2,8 @@
 // counting those left with nothing to learn), and optionally packs them into rows of exactly maxLength.
 import type { Tokenizer } from './tokenizer.js';
 import type { Example } from './example.js';
-import { readPretokenized, DataError } from './pretokenized.js';
+import { readPretokenized } from './pretokenized.js';
+import { DataError } from './data-error.js';
 import { parseJsonFile, readDataText, renameColumns, truncateExample, type ColumnMap } from './prompt.js';
 import { alpacaExample, readAlpaca } from './alpaca.js';
 import { chatExample, readChat } from './chat.js';
@@ -49,7 +50,7 @@ const FORMATS = DATA_FORMATS.filter((f) => f !== 'auto').join(', ');
 /** The columns (record keys) each format reads from a table; a Parquet file must have them. */
 const COLUMNS: Partial<Record<DataFormat, string[]>> = {
   alpaca: ['instruction', 'output'], chat: ['messages'], sharegpt: ['conversations'],
-  'prompt-completion': ['prompt', 'completion'], text: ['text'], gsm8k: ['question', 'answer'],
+  'prompt-completion': ['prompt', 'completion'], text: ['text'], gsm8k: ['question', 'answer'], pretokenized: ['input_ids'],
 };
 
 /**
@@ -66,7 +67,7 @@ export function detectFormat(path: string, columns: ColumnMap = {}): Exclude<Dat
   const first = renameColumns(raw, columns);
   const keys = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
   const r = keys(first);
-  if ('input_ids' in r && !parquet) return 'pretokenized';
+  if ('input_ids' in r) return 'pretokenized';
   if ('messages' in r) return 'chat';
   if ('conversations' in r) return 'sharegpt';
   if ('instruction' in r) return 'alpaca';
@@ -75,7 +76,7 @@ export function detectFormat(path: string, columns: ColumnMap = {}): Exclude<Dat
   if (typeof r['text'] === 'string') return 'text';
   if (parquet) {
     throw new DataError(`${path}: cannot tell the data format from the Parquet columns (found: ${readParquet(path).columns.join(', ') || 'none'}); ` +
-      `expected instruction + output (alpaca), messages (chat), conversations (sharegpt), prompt + completion, or text; map yours with data.columns, or set data.format`);
+      `expected input_ids (pretokenized), instruction + output (alpaca), messages (chat), conversations (sharegpt), prompt + completion, or text; map yours with data.columns, or set data.format`);
   }
   const entry = keys(Object.values(r)[0]);
   if ('QUESTION' in entry && 'final_decision' in entry) return 'pubmedqa';

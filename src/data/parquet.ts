@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import { DataError } from './pretokenized.js';
+import { DataError } from './data-error.js';
 
 /** True for the extension read as a Parquet table. */
 export function isParquetFile(path: string): boolean {

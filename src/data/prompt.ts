@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Tokenizer } from './tokenizer.js';
 import { IGNORE_INDEX, type Example } from './example.js';
-import { DataError } from './pretokenized.js';
+import { DataError } from './data-error.js';
 import { isParquetFile, readParquet } from './parquet.js';
 
 /** One record of a data file and where it is, for errors: "file:line" (JSONL), "file[index]" (JSON array) or

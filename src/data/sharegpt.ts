@@ -2,7 +2,7 @@
 // onto chat messages and trained through the chat path (the model's chat template, assistant turns learned).
 import type { ChatMessage } from './chat-template.js';
 import type { ChatRecord } from './chat.js';
-import { DataError } from './pretokenized.js';
+import { DataError } from './data-error.js';
 import { describeValue, readRecords, recordObject, type ColumnMap } from './prompt.js';
 
 /** ShareGPT speaker names and the chat roles they become (FastChat's and LLaMA-Factory's names). */

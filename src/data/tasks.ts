@@ -1,7 +1,7 @@
 // Task datasets with fixed prompt formats, shared by fine-tuning and task evaluation: GSM8K (grade-school math,
 // answers ending in "#### N") and PubMedQA PQA-L (yes/no/maybe questions on an abstract).
 import type { Tokenizer } from './tokenizer.js';
-import { DataError } from './pretokenized.js';
+import { DataError } from './data-error.js';
 import { describeValue, parseJsonFile, promptExample, type PromptResponseExample, readDataText, readRecords, stringField, type ColumnMap } from './prompt.js';
 
 // ---------------------------------------------------------------------------------------------------- GSM8K

@@ -3,7 +3,7 @@
 import { extname } from 'node:path';
 import type { Tokenizer } from './tokenizer.js';
 import type { Example } from './example.js';
-import { DataError } from './pretokenized.js';
+import { DataError } from './data-error.js';
 import { commonPrefixLength, encodeText, readDataText, readRecords, specialPrefix, stringField, type ColumnMap } from './prompt.js';
 
 export interface TextDocument {

@@ -5,7 +5,8 @@
 import type { CausalLM } from '../models/causal-lm.js';
 import type { Tokenizer } from '../data/tokenizer.js';
 import type { Example } from '../data/example.js';
-import { readPretokenized, DataError } from '../data/pretokenized.js';
+import { readPretokenized } from '../data/pretokenized.js';
+import { DataError } from '../data/data-error.js';
 import { DATA_FORMATS, detectFormat, loadExamples } from '../data/load.js';
 import { ArgumentError } from '../util/errors.js';
 import { evaluate, type EvalResult } from './evaluate.js';

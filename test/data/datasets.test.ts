@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadTokenizer, Tokenizer } from '../../src/data/tokenizer.js';
 import { IGNORE_INDEX, makeBatch, type Example } from '../../src/data/example.js';
-import { DataError } from '../../src/data/pretokenized.js';
+import { DataError } from '../../src/data/data-error.js';
 import { detectFormat, loadDataset, loadExamples, type DataOptions } from '../../src/data/load.js';
 import { alpacaPrompt, readAlpaca } from '../../src/data/alpaca.js';
 import { chatExample, readChat } from '../../src/data/chat.js';

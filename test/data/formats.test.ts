@@ -106,6 +106,24 @@ describe.runIf(HAVE)('data formats', () => {
       expect(out.every((e) => e.labels.every((l, i) => l === e.ids[i]))).toBe(true);
     });
 
+    it('input_ids and labels columns (lists of INT32 and INT64, as tokenized HF datasets): the rows as they are', () => {
+      const list = (name: string, type: 'INT32' | 'INT64') => [
+        { name, repetition_type: 'OPTIONAL' as const, converted_type: 'LIST' as const, num_children: 1 },
+        { name: 'list', repetition_type: 'REPEATED' as const, num_children: 1 },
+        { name: 'element', type, repetition_type: 'OPTIONAL' as const },
+      ];
+      const ids = [[1, 5, 6, 2], [1, 7, 9]];
+      const labels = [[-100, -100, 6, 2], [-100, 7, 9]];
+      const p = path('tokens.parquet');
+      parquetWriteFile({
+        filename: p, schema: [{ name: 'root', num_children: 2 }, ...list('input_ids', 'INT32'), ...list('labels', 'INT64')],
+        columnData: [{ name: 'input_ids', data: ids }, { name: 'labels', data: labels.map((l) => l.map(BigInt)) }] as never,
+      });
+      expect(detectFormat(p)).toBe('pretokenized');
+      expect(loadExamples(opts(p), null, 16, quiet)).toEqual([{ ids: ids[0], labels: labels[0] }, { ids: ids[1], labels: labels[1] }]);
+      expect(() => loadExamples(opts(p), null, 8, quiet)).toThrow(/tokens\.parquet row 2: 'input_ids' must be a non-empty array of token ids in \[0, 8\)/);
+    });
+
     it('a file without the expected columns names the columns it has', () => {
       const p = writeParquet('odd.parquet', [{ name: 'question_text', data: ['q'] }, { name: 'reply', data: ['r'] }]);
       expect(() => loadExamples(opts(p), gpt2)).toThrow(/odd\.parquet: cannot tell the data format from the Parquet columns \(found: question_text, reply\)/);
