@@ -30,12 +30,16 @@ export class LoraAdapter extends Module implements LinearAdapter {
   readonly lora_A: Linear;
   readonly lora_B: Linear;
   merged = false;
-  constructor(private readonly base: Linear, readonly rank: number, readonly scale: number,
+  /** The adapted layer: a reference, not ownership, so a # field the module walk never follows (the base mounts
+   *  lora_A and lora_B as its own children instead). */
+  readonly #base: Linear;
+  constructor(base: Linear, readonly rank: number, readonly scale: number,
     private readonly dropout: number, private readonly rng: Rng) {
     super();
+    this.#base = base;
     const f = { backend: base.weight.backend, dtype: computeDtype(base.weight.dtype) }; // fp32 over a bf16 base
-    this.lora_A = this.module('lora_A', new Linear(f, base.inFeatures, rank));
-    this.lora_B = this.module('lora_B', new Linear(f, rank, base.outFeatures));
+    this.lora_A = new Linear(f, base.inFeatures, rank);
+    this.lora_B = new Linear(f, rank, base.outFeatures);
     if (this.lora_A.weight.isShapeOnly) return; // meta: no values to draw
     // kaiming_uniform_(a=sqrt(5)) on (r, in): bound = 1/sqrt(in); B stays zero.
     const bound = 1 / Math.sqrt(base.inFeatures);
@@ -53,12 +57,12 @@ export class LoraAdapter extends Module implements LinearAdapter {
   /** scale * B A in the base weight's layout: (out, in), or (in, out) for Conv1D. */
   private deltaWeight(): Tensor {
     const ba = F.matmul(this.lora_B.weight, this.lora_A.weight); // (out, in)
-    return F.scale(this.base.layout === 'out_in' ? ba : F.contiguous(F.transpose(ba, 0, 1)), this.scale);
+    return F.scale(this.#base.layout === 'out_in' ? ba : F.contiguous(F.transpose(ba, 0, 1)), this.scale);
   }
 
   /** Removes this adapter from its base layer. */
   detach(): void {
-    this.base.setAdapter(null);
+    this.#base.setAdapter(null);
   }
 
   merge(): void {
@@ -77,7 +81,7 @@ export class LoraAdapter extends Module implements LinearAdapter {
   private addToBase(sign: 1 | -1): void {
     scope(() => noGrad(() => {
       const d = F.scale(this.deltaWeight(), sign);
-      const w = this.base.weight;
+      const w = this.#base.weight;
       if (w.dtype === 'bfloat16') {
         // A bf16 base: w = RNE(w + delta) in float32 (so unmerge restores w only up to bf16 rounding).
         const delta = d.toTypedArray(); // row-major values of d

@@ -5,20 +5,33 @@ import type { Parameter, Tensor } from '../tensor/tensor.js';
 import { concat } from '../ops/index.js';
 import { checkpoint } from '../autograd/checkpoint.js';
 import { Module } from '../nn/module.js';
+import { Linear } from '../nn/layers.js';
 import { Rng } from '../util/rng.js';
 import type { ModelConfig } from './config.js';
 
-/** The parameters outside model.blocks, by role (LISA's always-trainable set is chosen from these). */
 /** What a parameter outside the blocks is for (LISA's alwaysTrain names these). */
 export const NON_BLOCK_ROLES = ['embed', 'posEmbed', 'finalNorm', 'head'] as const;
 export type NonBlockRole = (typeof NON_BLOCK_ROLES)[number];
+
+/** A parameter outside model.blocks with its role; name is the parameter's own dotted name. */
+export interface NonBlockParameter {
+  role: NonBlockRole;
+  name: string;
+  param: Parameter;
+}
+
+/** The parameters of the modules a model gives a role, each module's own (not an adapter's on it), named as
+ *  assignNames() named them; a null module (a tied head) has none. */
+export function roleParameters(roles: [NonBlockRole, Module | null][]): NonBlockParameter[] {
+  return roles.flatMap(([role, m]) => (m ? m.namedOwnParameters().map(([, param]) => ({ role, name: param.name, param })) : []));
+}
 
 export interface CausalLM extends Module {
   readonly config: ModelConfig;
   /** The transformer blocks, in order. */
   readonly blocks: readonly Module[];
   /** Parameters outside the blocks with their roles. A tied head appears once, as 'embed'. */
-  nonBlockParameters(): { role: NonBlockRole; name: string; param: Parameter }[];
+  nonBlockParameters(): NonBlockParameter[];
   /** Logits (B, T, V) for ids (B*T, row-major). With a cache, positions continue from cache.length. */
   forward(ids: Int32Array, B: number, T: number, cache?: KVCache): Tensor;
   /** The final-normed hidden states (B, T, C) that the LM head maps to logits (forward without the head). */
@@ -81,7 +94,11 @@ function moduleRngs(m: Module): Rng[] {
       else if (v instanceof Module) walk(v);
     }
   };
-  for (const [, sub] of m.namedModules()) walk(sub);
+  for (const [, sub] of m.namedModules()) {
+    walk(sub);
+    const adapter = sub instanceof Linear ? sub.getAdapter() : null; // held privately, so not among the values
+    if (adapter) walk(adapter);
+  }
   return [...found];
 }
 

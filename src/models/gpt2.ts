@@ -7,7 +7,7 @@ import { Module, ModuleList, type ParamFactory } from '../nn/module.js';
 import { Embedding, LayerNorm, Linear } from '../nn/layers.js';
 import { ArgumentError } from '../util/errors.js';
 import type { Gpt2Config } from './config.js';
-import { checkpointBlock, type CausalLM, type KVCache, type NonBlockRole } from './causal-lm.js';
+import { checkpointBlock, roleParameters, type CausalLM, type KVCache, type NonBlockParameter } from './causal-lm.js';
 
 class Gpt2Attention extends Module {
   readonly c_attn: Linear;
@@ -15,8 +15,8 @@ class Gpt2Attention extends Module {
   constructor(f: ParamFactory, private readonly cfg: Gpt2Config) {
     super();
     const C = cfg.nEmbd;
-    this.c_attn = this.module('c_attn', new Linear(f, C, 3 * C, { bias: true, layout: 'in_out' }));
-    this.c_proj = this.module('c_proj', new Linear(f, C, C, { bias: true, layout: 'in_out' }));
+    this.c_attn = new Linear(f, C, 3 * C, { bias: true, layout: 'in_out' });
+    this.c_proj = new Linear(f, C, C, { bias: true, layout: 'in_out' });
   }
 
   forward(x: Tensor, layer: number, cache?: KVCache): Tensor {
@@ -39,8 +39,8 @@ class Gpt2Mlp extends Module {
   readonly c_proj: Linear;
   constructor(f: ParamFactory, cfg: Gpt2Config) {
     super();
-    this.c_fc = this.module('c_fc', new Linear(f, cfg.nEmbd, cfg.nInner, { bias: true, layout: 'in_out' }));
-    this.c_proj = this.module('c_proj', new Linear(f, cfg.nInner, cfg.nEmbd, { bias: true, layout: 'in_out' }));
+    this.c_fc = new Linear(f, cfg.nEmbd, cfg.nInner, { bias: true, layout: 'in_out' });
+    this.c_proj = new Linear(f, cfg.nInner, cfg.nEmbd, { bias: true, layout: 'in_out' });
   }
   forward(x: Tensor): Tensor {
     return this.c_proj.forward(F.gelu(this.c_fc.forward(x)));
@@ -54,10 +54,10 @@ export class Gpt2Block extends Module {
   readonly mlp: Gpt2Mlp;
   constructor(f: ParamFactory, cfg: Gpt2Config) {
     super();
-    this.ln_1 = this.module('ln_1', new LayerNorm(f, cfg.nEmbd, cfg.layerNormEps));
-    this.attn = this.module('attn', new Gpt2Attention(f, cfg));
-    this.ln_2 = this.module('ln_2', new LayerNorm(f, cfg.nEmbd, cfg.layerNormEps));
-    this.mlp = this.module('mlp', new Gpt2Mlp(f, cfg));
+    this.ln_1 = new LayerNorm(f, cfg.nEmbd, cfg.layerNormEps);
+    this.attn = new Gpt2Attention(f, cfg);
+    this.ln_2 = new LayerNorm(f, cfg.nEmbd, cfg.layerNormEps);
+    this.mlp = new Gpt2Mlp(f, cfg);
   }
   forward(x: Tensor, layer: number, cache?: KVCache): Tensor {
     // Each sub-layer runs in a scope: what its backward does not need is freed as soon as it returns.
@@ -73,10 +73,10 @@ class Gpt2Transformer extends Module {
   readonly ln_f: LayerNorm;
   constructor(f: ParamFactory, cfg: Gpt2Config) {
     super();
-    this.wte = this.module('wte', new Embedding(f, cfg.vocabSize, cfg.nEmbd));
-    this.wpe = this.module('wpe', new Embedding(f, cfg.nPositions, cfg.nEmbd));
-    this.h = this.module('h', new ModuleList(Array.from({ length: cfg.nLayer }, () => new Gpt2Block(f, cfg))));
-    this.ln_f = this.module('ln_f', new LayerNorm(f, cfg.nEmbd, cfg.layerNormEps));
+    this.wte = new Embedding(f, cfg.vocabSize, cfg.nEmbd);
+    this.wpe = new Embedding(f, cfg.nPositions, cfg.nEmbd);
+    this.h = new ModuleList(Array.from({ length: cfg.nLayer }, () => new Gpt2Block(f, cfg)));
+    this.ln_f = new LayerNorm(f, cfg.nEmbd, cfg.layerNormEps);
   }
 }
 
@@ -89,8 +89,8 @@ export class Gpt2Model extends Module implements CausalLM {
 
   constructor(readonly config: Gpt2Config, f: ParamFactory = {}) {
     super();
-    this.transformer = this.module('transformer', new Gpt2Transformer(f, config));
-    this.lm_head = config.tieWordEmbeddings ? null : this.module('lm_head', new Linear(f, config.nEmbd, config.vocabSize));
+    this.transformer = new Gpt2Transformer(f, config);
+    this.lm_head = config.tieWordEmbeddings ? null : new Linear(f, config.nEmbd, config.vocabSize);
     this.blocks = this.transformer.h.items;
     this.assignNames();
   }
@@ -98,16 +98,9 @@ export class Gpt2Model extends Module implements CausalLM {
   get maxPositions(): number { return this.config.nPositions; }
 
 
-  nonBlockParameters(): { role: NonBlockRole; name: string; param: Parameter }[] {
+  nonBlockParameters(): NonBlockParameter[] {
     const t = this.transformer;
-    const out: { role: NonBlockRole; name: string; param: Parameter }[] = [
-      { role: 'embed', name: 'transformer.wte.weight', param: t.wte.weight },
-      { role: 'posEmbed', name: 'transformer.wpe.weight', param: t.wpe.weight },
-      { role: 'finalNorm', name: 'transformer.ln_f.weight', param: t.ln_f.weight },
-      { role: 'finalNorm', name: 'transformer.ln_f.bias', param: t.ln_f.bias },
-    ];
-    if (this.lm_head) out.push({ role: 'head', name: 'lm_head.weight', param: this.lm_head.weight });
-    return out;
+    return roleParameters([['embed', t.wte], ['posEmbed', t.wpe], ['finalNorm', t.ln_f], ['head', this.lm_head]]);
   }
 
   forward(ids: Int32Array, B: number, T: number, cache?: KVCache): Tensor {

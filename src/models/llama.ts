@@ -8,7 +8,7 @@ import { Module, ModuleList, type ParamFactory } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
 import { ArgumentError } from '../util/errors.js';
 import type { LlamaConfig } from './config.js';
-import { checkpointBlock, type CausalLM, type KVCache, type NonBlockRole } from './causal-lm.js';
+import { checkpointBlock, roleParameters, type CausalLM, type KVCache, type NonBlockParameter } from './causal-lm.js';
 
 class LlamaAttention extends Module {
   readonly q_proj: Linear;
@@ -18,10 +18,10 @@ class LlamaAttention extends Module {
   constructor(f: ParamFactory, private readonly cfg: LlamaConfig) {
     super();
     const { hiddenSize: C, numHeads: nh, numKvHeads: nkv, headDim: hs } = cfg;
-    this.q_proj = this.module('q_proj', new Linear(f, C, nh * hs, { bias: cfg.qkvBias }));
-    this.k_proj = this.module('k_proj', new Linear(f, C, nkv * hs, { bias: cfg.qkvBias }));
-    this.v_proj = this.module('v_proj', new Linear(f, C, nkv * hs, { bias: cfg.qkvBias }));
-    this.o_proj = this.module('o_proj', new Linear(f, nh * hs, C, { bias: cfg.oBias }));
+    this.q_proj = new Linear(f, C, nh * hs, { bias: cfg.qkvBias });
+    this.k_proj = new Linear(f, C, nkv * hs, { bias: cfg.qkvBias });
+    this.v_proj = new Linear(f, C, nkv * hs, { bias: cfg.qkvBias });
+    this.o_proj = new Linear(f, nh * hs, C, { bias: cfg.oBias });
   }
 
   forward(x: Tensor, rope: { cos: Tensor; sin: Tensor }, layer: number, cache?: KVCache): Tensor {
@@ -44,9 +44,9 @@ class LlamaMlp extends Module {
   constructor(f: ParamFactory, cfg: LlamaConfig) {
     super();
     const bias = cfg.mlpBias;
-    this.gate_proj = this.module('gate_proj', new Linear(f, cfg.hiddenSize, cfg.intermediateSize, { bias }));
-    this.up_proj = this.module('up_proj', new Linear(f, cfg.hiddenSize, cfg.intermediateSize, { bias }));
-    this.down_proj = this.module('down_proj', new Linear(f, cfg.intermediateSize, cfg.hiddenSize, { bias }));
+    this.gate_proj = new Linear(f, cfg.hiddenSize, cfg.intermediateSize, { bias });
+    this.up_proj = new Linear(f, cfg.hiddenSize, cfg.intermediateSize, { bias });
+    this.down_proj = new Linear(f, cfg.intermediateSize, cfg.hiddenSize, { bias });
   }
   forward(x: Tensor): Tensor {
     return this.down_proj.forward(F.mul(F.silu(this.gate_proj.forward(x)), this.up_proj.forward(x)));
@@ -60,10 +60,10 @@ export class LlamaBlock extends Module {
   readonly mlp: LlamaMlp;
   constructor(f: ParamFactory, cfg: LlamaConfig) {
     super();
-    this.input_layernorm = this.module('input_layernorm', new RMSNorm(f, cfg.hiddenSize, cfg.rmsNormEps));
-    this.self_attn = this.module('self_attn', new LlamaAttention(f, cfg));
-    this.post_attention_layernorm = this.module('post_attention_layernorm', new RMSNorm(f, cfg.hiddenSize, cfg.rmsNormEps));
-    this.mlp = this.module('mlp', new LlamaMlp(f, cfg));
+    this.input_layernorm = new RMSNorm(f, cfg.hiddenSize, cfg.rmsNormEps);
+    this.self_attn = new LlamaAttention(f, cfg);
+    this.post_attention_layernorm = new RMSNorm(f, cfg.hiddenSize, cfg.rmsNormEps);
+    this.mlp = new LlamaMlp(f, cfg);
   }
   forward(x: Tensor, rope: { cos: Tensor; sin: Tensor }, layer: number, cache?: KVCache): Tensor {
     // Each sub-layer runs in a scope: what its backward does not need is freed as soon as it returns.
@@ -78,9 +78,9 @@ class LlamaInner extends Module {
   readonly norm: RMSNorm;
   constructor(f: ParamFactory, cfg: LlamaConfig) {
     super();
-    this.embed_tokens = this.module('embed_tokens', new Embedding(f, cfg.vocabSize, cfg.hiddenSize));
-    this.layers = this.module('layers', new ModuleList(Array.from({ length: cfg.numLayers }, () => new LlamaBlock(f, cfg))));
-    this.norm = this.module('norm', new RMSNorm(f, cfg.hiddenSize, cfg.rmsNormEps));
+    this.embed_tokens = new Embedding(f, cfg.vocabSize, cfg.hiddenSize);
+    this.layers = new ModuleList(Array.from({ length: cfg.numLayers }, () => new LlamaBlock(f, cfg)));
+    this.norm = new RMSNorm(f, cfg.hiddenSize, cfg.rmsNormEps);
   }
 }
 
@@ -110,8 +110,8 @@ export class LlamaModel extends Module implements CausalLM {
 
   constructor(readonly config: LlamaConfig, f: ParamFactory = {}) {
     super();
-    this.model = this.module('model', new LlamaInner(f, config));
-    this.lm_head = config.tieWordEmbeddings ? null : this.module('lm_head', new Linear(f, config.hiddenSize, config.vocabSize));
+    this.model = new LlamaInner(f, config);
+    this.lm_head = config.tieWordEmbeddings ? null : new Linear(f, config.hiddenSize, config.vocabSize);
     this.blocks = this.model.layers.items;
     this.invFreq = llamaInvFreq(config);
     this.assignNames();
@@ -120,13 +120,8 @@ export class LlamaModel extends Module implements CausalLM {
   get maxPositions(): number { return this.config.maxPositions; }
 
 
-  nonBlockParameters(): { role: NonBlockRole; name: string; param: Parameter }[] {
-    const out: { role: NonBlockRole; name: string; param: Parameter }[] = [
-      { role: 'embed', name: 'model.embed_tokens.weight', param: this.model.embed_tokens.weight },
-      { role: 'finalNorm', name: 'model.norm.weight', param: this.model.norm.weight },
-    ];
-    if (this.lm_head) out.push({ role: 'head', name: 'lm_head.weight', param: this.lm_head.weight });
-    return out;
+  nonBlockParameters(): NonBlockParameter[] {
+    return roleParameters([['embed', this.model.embed_tokens], ['finalNorm', this.model.norm], ['head', this.lm_head]]);
   }
 
   forward(ids: Int32Array, B: number, T: number, cache?: KVCache): Tensor {
