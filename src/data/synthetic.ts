@@ -81,11 +81,14 @@ export function answerText(p: ArithmeticProblem): string {
 
 /**
  * The layouts a problem takes in the pretraining corpus, as arithmetic appears in web text: the bare equation and
- * two loose Q&A layouts ({q} is the question, {ans} the answer). None is the instruction format, which stage 2
- * teaches; seeing questions at several distances from their answers makes the model find the operands by
- * content rather than by a fixed offset, so its arithmetic carries over to a new format.
+ * three loose Q&A layouts ({q} is the question, {ans} the answer). None is the instruction format, which stage 2
+ * teaches. The answer comes 4 characters after the question in two of them and 15 in the third: seeing the
+ * operands at several distances from the answer makes the model find them by content rather than by a fixed
+ * offset (RoPE attends by relative position), so its arithmetic carries over to the instruction format, where
+ * "\n### Answer: " puts them 13 characters back. With the short layouts alone, the units digit came out wrong
+ * after stage 2 for some seeds.
  */
-export const PRETRAIN_FORMS = ['{eq}', 'Q: {q} A: {ans}', 'Q: {q}\nA: {ans}'] as const;
+export const PRETRAIN_FORMS = ['{eq}', 'Q: {q} A: {ans}', 'Q: {q}\nA: {ans}', '{q} The answer is {ans}'] as const;
 
 /** The pretraining text of a problem in layout `form` (an index into PRETRAIN_FORMS). */
 export function pretrainText(p: ArithmeticProblem, form = 0): string {
