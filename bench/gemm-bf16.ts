@@ -1,6 +1,6 @@
 // bf16-weight GEMM benchmark: y = x Wᵀ (nn.Linear layout, W (N, K)) with W float32 or bfloat16 bits, under the
 // built-in kernel (bf16 widened while packing), the bf16 dot-product kernel (bf16Dot: x rounded to bf16 too,
-// vdpbf16ps) and OpenBLAS (fp32; bf16 widened in column panels, one sgemm each, the 'panels' route, which the
+// vdpbf16ps; with a bf16 W, and with an fp32 W rounded while packing) and OpenBLAS (fp32; bf16 widened in column panels, one sgemm each, the 'panels' route, which the
 // addon does not take by default). Shapes are GPT-2 small's and TinyLlama-1.1B's linears at 256 tokens.
 // Prints GFLOP/s, best of rounds.
 // Run: node --import tsx bench/gemm-bf16.ts [--min-time=0.3] [--rounds=3] [--threads=n]
@@ -38,7 +38,7 @@ console.log(`threads ${info.threads}, isa ${info.isa}, bf16 dot kernel ${info.bf
   `${info.openblasAvailable ? 'loaded' : 'not loaded'}`);
 const impls: ('builtin' | 'openblas')[] = ['builtin', ...(info.openblasAvailable ? ['openblas' as const] : [])];
 console.log(`${'M x K x N'.padEnd(18)} ${impls.map((i) => `${i} f32`.padStart(14) + `${i} bf16`.padStart(15)).join('')}` +
-  `${'bf16Dot'.padStart(12)}${'dot/f32'.padStart(10)}`);
+  `${'bf16Dot'.padStart(12)}${'dot/f32'.padStart(10)}${'dot f32 W'.padStart(12)}${'/f32'.padStart(8)}`);
 for (const [M, K, Nn] of SHAPES) {
   const x = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i));
   const wf = Float32Array.from({ length: Nn * K }, (_, i) => Math.cos(i) * 0.02);
@@ -52,8 +52,10 @@ for (const [M, K, Nn] of SHAPES) {
   }
   N.setGemmImpl('builtin');
   const dot = gflops(M, K, Nn, wb, x, y, true);
+  const dotF = gflops(M, K, Nn, wf, x, y, true);
   const f32 = Number(cols[0]);
-  console.log(`${`${M}x${K}x${Nn}`.padEnd(18)} ${cols.join('')}${dot.toFixed(1).padStart(12)}${(dot / f32).toFixed(2).padStart(10)}`);
+  console.log(`${`${M}x${K}x${Nn}`.padEnd(18)} ${cols.join('')}${dot.toFixed(1).padStart(12)}${(dot / f32).toFixed(2).padStart(10)}` +
+    `${dotF.toFixed(1).padStart(12)}${(dotF / f32).toFixed(2).padStart(8)}`);
 }
 N.setGemmImpl('auto');
 N.setBf16Gemm('builtin');

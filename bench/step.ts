@@ -3,7 +3,7 @@
 // its best setting), on GPT-2-small and a TinyLlama-width Llama, each row in a fresh process (its own peak RSS).
 // Prints one markdown table: min/median/max step seconds, peak RSS, the ratio and model FLOP utilisation.
 //   node --import tsx bench/step.ts [--rows gpt2-256,gpt2-512x4,llama-256] [--methods full,lora,lisa]
-//     [--steps 3] [--threads 2] [--torch-threads best|1|2] [--no-torch] [--profile]
+//     [--steps 3] [--threads 2] [--torch-threads best|1|2] [--no-torch] [--profile] [--matmul-precision bfloat16]
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +33,7 @@ const opt = (name: string, d: string) => (argv.includes(`--${name}`) ? argv[argv
 const flag = (name: string) => argv.includes(`--${name}`);
 
 // ---- child: one (shape, method) in this process -------------------------------------------------------------
-async function child(spec: { shape: string; method: Method; steps: number; threads: number; profile: boolean }): Promise<ChildResult> {
+async function child(spec: { shape: string; method: Method; steps: number; threads: number; profile: boolean; bf16: boolean }): Promise<ChildResult> {
   const { nativeAddon } = await import('../src/backends/cpu-native.js');
   const { setDefaultBackend, useBackend } = await import('../src/backends/index.js');
   const { profileBackend, formatProfile } = await import('../src/backends/profile.js');
@@ -47,6 +47,8 @@ async function child(spec: { shape: string; method: Method; steps: number; threa
   const { LoraFineTune } = await import('../src/finetune/lora.js');
   const { Lisa } = await import('../src/finetune/lisa.js');
   const { Rng } = await import('../src/util/rng.js');
+  const { setMatmulPrecision } = await import('../src/ops/matmul.js');
+  if (spec.bf16) setMatmulPrecision('bfloat16'); // train.matmulPrecision
   const shape = SHAPES.find((s) => s.id === spec.shape)!;
   nativeAddon().setNumThreads(spec.threads);
   const prof = profileBackend(setDefaultBackend('cpu-native'));
@@ -96,7 +98,7 @@ async function fmaPeak(threads: number): Promise<{ gflops: number; isa: string }
 }
 
 function runChild(shape: string, method: Method, steps: number, threads: number, profile: boolean): ChildResult {
-  const spec = JSON.stringify({ shape, method, steps, threads, profile });
+  const spec = JSON.stringify({ shape, method, steps, threads, profile, bf16: opt('matmul-precision', 'float32') === 'bfloat16' });
   const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', spec],
     { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, LISA_NUM_THREADS: String(threads) } });
   if (r.status !== 0) throw new Error(`lisa-tune ${shape} ${method} failed:\n${r.stderr}`);

@@ -5,8 +5,9 @@
 // JS exports:
 //   gemm(transA, transB, M, N, K, alpha, beta, batch, a, aOffset, lda, aBatchStride,
 //        b, bOffset, ldb, bBatchStride, c, cOffset, ldc, cBatchStride, bf16Dot?): void
-//     bf16Dot (with a bfloat16 b; train.matmulPrecision 'bfloat16'): alpha*A is rounded to bfloat16 (RNE) while
-//     packing and the product accumulates in fp32 (vdpbf16ps, or its exact emulation), whatever the impl.
+//     bf16Dot (train.matmulPrecision 'bfloat16'): alpha*A and a float32 B are rounded to bfloat16 (RNE) while
+//     packing (a bfloat16 b is read as it is) and the product accumulates in fp32 (vdpbf16ps, or its exact
+//     emulation), whatever the impl.
 //     b may be a Uint16Array of bfloat16 bits (a stored weight): widened in registers while packing (built-in),
 //     or per element (reference). When OpenBLAS is the GEMM, bfloat16 GEMMs go to the built-in kernel (measured
 //     with bench/gemm-bf16.ts: as fast as fp32 sgemm), or with route 'panels' to OpenBLAS on column panels of
@@ -110,11 +111,10 @@ bool fits_int(const GemmArgs& g) {
          g.ldc <= INT_MAX;
 }
 
-void run_gemm(const GemmBatch& p, bool bf16_dot_requested) {
+void run_gemm(const GemmBatch& p, bool bf16_dot) {
   const GemmArgs& g = p.g;
   if (p.batch <= 0 || g.M <= 0 || g.N <= 0) return;
   Impl impl = effective_impl();
-  const bool bf16_dot = g.Bh && bf16_dot_requested;
   if (impl == Impl::Reference) return gemm_reference(p, bf16_dot);
   if (g.K == 0 || g.alpha == 0.0f) return scale_c(p);
   if (bf16_dot) return gemm_blocked(p, bf16dot_kernels());

@@ -1,9 +1,10 @@
-// bf16 dot-product GEMM (train.matmulPrecision 'bfloat16', torch autocast semantics): B is a bfloat16 weight, A
-// is rounded to bfloat16 (RNE) while it is packed, and C accumulates in fp32 through vdpbf16ps: per 32-bit lane,
-// acc += a[2p+1] * b[2p+1], then acc += a[2p] * b[2p], each add rounded to nearest even, with bfloat16 denormal
-// inputs read as zero and denormal results flushed to zero. Packed panels hold bfloat16 pairs (k = 2p, 2p+1) per
-// 32-bit word: 8 rows of A and 48 columns of B per pair. Without AVX512_BF16 the same packing and the same
-// arithmetic, step by step, run in plain C++ (an exact emulation: the results do not depend on the ISA).
+// bf16 dot-product GEMM (train.matmulPrecision 'bfloat16', torch autocast semantics): A (float32) and B (float32,
+// or a bfloat16 weight read as it is) are rounded to bfloat16 (RNE) while they are packed, and C accumulates in
+// fp32 through vdpbf16ps: per 32-bit lane, acc += a[2p+1] * b[2p+1], then acc += a[2p] * b[2p], each add rounded
+// to nearest even, with bfloat16 denormal inputs read as zero and denormal results flushed to zero. Packed panels
+// hold bfloat16 pairs (k = 2p, 2p+1) per 32-bit word: 8 rows of A and 48 columns of B per pair. Without
+// AVX512_BF16 the same packing and the same arithmetic, step by step, run in plain C++ (an exact emulation: the
+// results do not depend on the ISA).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -22,40 +23,41 @@ inline uint32_t* words(float* p) { return reinterpret_cast<uint32_t*>(p); }
 
 // ---- portable packing and the emulated kernel ----
 
-void pack_a_emu(bool transA, const float* A, int64_t lda, int64_t i0, int64_t k0, int64_t mc, int64_t kc,
-                float alpha, float* Ap) {
+// A source value as bfloat16 bits: a float32 (alpha * v) rounded as vcvtneps2bf16 rounds it; bfloat16 bits as they
+// are (a bf16 operand is never scaled: alpha only reaches A, which is float32).
+inline uint16_t to_bf16(float v, float alpha) { return f32_to_bf16_rne(alpha * v); }
+inline uint16_t to_bf16(uint16_t h, float) { return h; }
+
+// Packs W-wide panels of pairs from S: element (r, k) of the packed operand is S[r*ld + k] when k_contig, else
+// S[k*ld + r], for r in [r0, r0+n), k in [k0, k0+kc); panel ip holds ceil(kc/2) pairs of W values (zero past n, kc).
+// A is (W = 8, k_contig = !transA); B is (W = 48, k_contig = transB).
+template <int W, typename T>
+void pack_pairs_emu(bool k_contig, const T* S, int64_t ld, int64_t r0, int64_t k0, int64_t n, int64_t kc, float alpha,
+                    float* dstp) {
   const int64_t kp = (kc + 1) / 2;
-  for (int64_t ip = 0; ip < mc; ip += kMRd) {
-    uint32_t* dst = words(Ap) + ip * kp;
+  for (int64_t ip = 0; ip < n; ip += W) {
+    uint32_t* dst = words(dstp) + ip * kp;
     for (int64_t p = 0; p < kp; ++p) {
-      for (int64_t r = 0; r < kMRd; ++r) {
+      for (int64_t r = 0; r < W; ++r) {
         uint16_t h[2] = {0, 0};
         for (int q = 0; q < 2; ++q) {
-          const int64_t i = i0 + ip + r, k = k0 + 2 * p + q;
-          if (ip + r < mc && 2 * p + q < kc) h[q] = f32_to_bf16_rne(alpha * (transA ? A[k * lda + i] : A[i * lda + k]));
+          const int64_t i = r0 + ip + r, k = k0 + 2 * p + q;
+          if (ip + r < n && 2 * p + q < kc) h[q] = to_bf16(k_contig ? S[i * ld + k] : S[k * ld + i], alpha);
         }
-        dst[p * kMRd + r] = pair(h[0], h[1]);
+        dst[p * W + r] = pair(h[0], h[1]);
       }
     }
   }
 }
 
-void pack_b_emu(bool transB, const uint16_t* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
-                float* Bp) {
-  const int64_t kp = (kc + 1) / 2;
-  for (int64_t jp = 0; jp < nc; jp += kNRd) {
-    uint32_t* dst = words(Bp) + jp * kp;
-    for (int64_t p = 0; p < kp; ++p) {
-      for (int64_t c = 0; c < kNRd; ++c) {
-        uint16_t h[2] = {0, 0};
-        for (int q = 0; q < 2; ++q) {
-          const int64_t j = j0 + jp + c, k = k0 + 2 * p + q;
-          if (jp + c < nc && 2 * p + q < kc) h[q] = transB ? B[j * ldb + k] : B[k * ldb + j];
-        }
-        dst[p * kNRd + c] = pair(h[0], h[1]);
-      }
-    }
-  }
+void pack_a_emu(bool transA, const float* A, int64_t lda, int64_t i0, int64_t k0, int64_t mc, int64_t kc,
+                float alpha, float* Ap) {
+  pack_pairs_emu<kMRd>(!transA, A, lda, i0, k0, mc, kc, alpha, Ap);
+}
+// B float32 (rounded) or bfloat16 (as it is).
+template <typename T>
+void pack_b_emu(bool transB, const T* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc, float* Bp) {
+  pack_pairs_emu<kNRd>(transB, B, ldb, j0, k0, nc, kc, 1.0f, Bp);
 }
 
 // bfloat16 bits -> float32 with denormals read as zero (vdpbf16ps's DAZ).
@@ -195,15 +197,22 @@ void pack_a_dp(bool transA, const float* A, int64_t lda, int64_t i0, int64_t k0,
   }
 }
 
-// bfloat16 op(B) as pairs, panels of ceil(kc/2) pairs x 48 columns.
-void pack_b_dp(bool transB, const uint16_t* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc,
-               float* Bp) {
+// n consecutive values (masked lanes read as zero, never fault) as bfloat16 bits: float32 rounded by
+// vcvtneps2bf16, bfloat16 loaded as it is. 16 values into a __m256i, 8 into a __m128i.
+inline __m256i load16_bf16(const uint16_t* p, __mmask16 m) { return _mm256_maskz_loadu_epi16(m, p); }
+inline __m256i load16_bf16(const float* p, __mmask16 m) { return (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, p)); }
+inline __m128i load8_bf16(const uint16_t* p, __mmask8 m) { return _mm_maskz_loadu_epi16(m, p); }
+inline __m128i load8_bf16(const float* p, __mmask8 m) { return (__m128i)_mm256_cvtneps_pbh(_mm256_maskz_loadu_ps(m, p)); }
+
+// op(B) (float32 rounded to bfloat16, or bfloat16 bits) as pairs, panels of ceil(kc/2) pairs x 48 columns.
+template <typename T>
+void pack_b_dp(bool transB, const T* B, int64_t ldb, int64_t k0, int64_t j0, int64_t kc, int64_t nc, float* Bp) {
   const int64_t kp = (kc + 1) / 2;
   for (int64_t jp = 0; jp < nc; jp += kNRd) {
     const int64_t nr = std::min<int64_t>(kNRd, nc - jp);
     float* dst = Bp + jp * kp;
     if (transB) {  // B is (N, K): each row's k steps are already pairs; 8 rows x 8 pairs, transposed
-      const uint16_t* rows[kNRd];
+      const T* rows[kNRd];
       for (int c = 0; c < kNRd; ++c) rows[c] = B + (j0 + jp + std::min<int64_t>(c, nr - 1)) * ldb + k0;
       for (int64_t k = 0; k < kc; k += 16) {
         const __mmask16 km = static_cast<__mmask16>(kc - k >= 16 ? 0xffffu : (1u << (kc - k)) - 1);
@@ -212,7 +221,7 @@ void pack_b_dp(bool transB, const uint16_t* B, int64_t ldb, int64_t k0, int64_t 
           __m256 v[8];
           for (int r = 0; r < 8; ++r) {
             const int c = h * 8 + r;
-            v[r] = c < nr ? _mm256_castsi256_ps(_mm256_maskz_loadu_epi16(km, rows[c] + k)) : _mm256_setzero_ps();
+            v[r] = c < nr ? _mm256_castsi256_ps(load16_bf16(rows[c] + k, km)) : _mm256_setzero_ps();
           }
           transpose8(v);
           for (int t = 0; t < np; ++t) _mm256_store_ps(dst + (k / 2 + t) * kNRd + h * 8, v[t]);
@@ -222,13 +231,13 @@ void pack_b_dp(bool transB, const uint16_t* B, int64_t ldb, int64_t k0, int64_t 
     }
     // B is (K, N): rows 2p and 2p+1 interleaved, 8 columns at a time.
     for (int64_t p = 0; p < kp; ++p) {
-      const uint16_t* e = B + (k0 + 2 * p) * ldb + j0 + jp;
-      const uint16_t* o = 2 * p + 1 < kc ? e + ldb : nullptr;
+      const T* e = B + (k0 + 2 * p) * ldb + j0 + jp;
+      const T* o = 2 * p + 1 < kc ? e + ldb : nullptr;
       for (int c = 0; c < kNRd; c += 8) {
         const int64_t n = std::clamp<int64_t>(nr - c, 0, 8);
         const __mmask8 m = static_cast<__mmask8>((1u << n) - 1);
-        const __m128i x = _mm_maskz_loadu_epi16(m, e + c);
-        const __m128i y = o ? _mm_maskz_loadu_epi16(m, o + c) : _mm_setzero_si128();
+        const __m128i x = load8_bf16(e + c, m);
+        const __m128i y = o ? load8_bf16(o + c, m) : _mm_setzero_si128();
         _mm_store_si128(reinterpret_cast<__m128i*>(dst + p * kNRd + c), _mm_unpacklo_epi16(x, y));
         _mm_store_si128(reinterpret_cast<__m128i*>(dst + p * kNRd + c + 4), _mm_unpackhi_epi16(x, y));
       }
@@ -244,9 +253,9 @@ namespace lisa {
 // 24 KiB, in L1), so the emulation sums in exactly the hardware's order.
 GemmKernels bf16dot_kernels() {
   GemmKernels k = cpu_use_avx512_bf16()
-                      ? GemmKernels{kernel_dp, pack_a_dp, nullptr, "avx512-bf16dot", pack_b_dp}
-                      : GemmKernels{cpu_level() >= CpuLevel::Avx2 ? kernel_emu_fma : kernel_emu, pack_a_emu, nullptr,
-                                    "bf16dot-emulated", pack_b_emu};
+                      ? GemmKernels{kernel_dp, pack_a_dp, pack_b_dp<float>, "avx512-bf16dot", pack_b_dp<uint16_t>}
+                      : GemmKernels{cpu_level() >= CpuLevel::Avx2 ? kernel_emu_fma : kernel_emu, pack_a_emu,
+                                    pack_b_emu<float>, "bf16dot-emulated", pack_b_emu<uint16_t>};
   k.mr = kMRd, k.nr = kNRd, k.kunit = 2;
   k.mc = 192, k.kc = 256, k.nc = 3072;
   return k;

@@ -55,7 +55,7 @@ using PackBh = void (*)(bool transB, const uint16_t* B, int64_t ldb, int64_t k0,
 struct GemmKernels {
   MicroKernel kernel;
   PackA pack_a;
-  PackB pack_b;       // null for the bf16 dot-product kernels (they take only a bfloat16 B)
+  PackB pack_b;       // float32 B (the bf16 dot-product kernels round it to bfloat16 pairs)
   const char* name;   // "avx512", "avx2", "portable", "avx512-bf16dot", "bf16dot-emulated"
   PackBh pack_b_bf16;
   int mr = kMR, nr = kNR;
@@ -80,7 +80,8 @@ int64_t widen_bf16_block(bool transB, const uint16_t* Bh, int64_t ldb, int64_t k
 GemmKernels portable_kernels();  // gemm_blocked.cpp
 GemmKernels avx2_kernels();      // gemm_avx2.cpp: only call when cpu_level() >= Avx2
 GemmKernels avx512_kernels();    // gemm_avx512.cpp: only call when cpu_level() == Avx512
-// bf16 dot-product GEMM (B a bfloat16 weight, A rounded to bfloat16 with RNE while packing, fp32 accumulation):
+// bf16 dot-product GEMM (A and a float32 B rounded to bfloat16 with RNE while packing, a bfloat16 B read as it is,
+// fp32 accumulation):
 // vdpbf16ps when cpu_use_avx512_bf16(), else an exact emulation of its arithmetic (gemm_bf16dot.cpp).
 GemmKernels bf16dot_kernels();
 // Rounds float32 to bfloat16 bits as vcvtneps2bf16 does: denormals to signed zero, NaN quietened, else RNE.
@@ -96,6 +97,6 @@ inline uint16_t f32_to_bf16_rne(float f) {
 // Built-in GEMM over the thread pool. Requires M, N, K >= 1 and alpha != 0 (gemm.cpp handles the rest).
 void gemm_blocked(const GemmBatch& p, const GemmKernels& kernels);
 // Naive triple loop with a double accumulator (gemm_ref.cpp). Handles every size, including K == 0. round_a:
-// A is rounded to bfloat16 (f32_to_bf16_rne) first, the bf16 dot-product GEMM's input rounding.
+// A and a float32 B are rounded to bfloat16 (f32_to_bf16_rne) first, the bf16 dot-product GEMM's input rounding.
 void gemm_reference(const GemmBatch& p, bool round_a = false);
 }  // namespace lisa

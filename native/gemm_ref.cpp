@@ -1,6 +1,6 @@
 // Naive reference GEMM: a plain triple loop beside the fast kernels (used by tests and setGemmImpl('reference')).
-// Accumulates in double; with round_a, alpha*A is rounded to bfloat16 first (the bf16 dot-product GEMM's
-// inputs). Handles every size, K == 0 and alpha == 0 included; beta == 0 never reads C.
+// Accumulates in double; with round_a, alpha*A and a float32 B are rounded to bfloat16 first (the bf16
+// dot-product GEMM's inputs; a bfloat16 B is read as it is). Handles every size, K == 0 and alpha == 0 included; beta == 0 never reads C.
 #include <cstring>
 
 #include "gemm_impl.h"
@@ -25,7 +25,7 @@ void gemm_reference(const GemmBatch& p, bool round_a) {
             const uint32_t u = static_cast<uint32_t>(Bh[bi]) << 16;  // bfloat16 widened exactly
             std::memcpy(&v, &u, 4);
           } else {
-            v = B[bi];
+            v = round_a ? bf16_to_f32(f32_to_bf16_rne(B[bi])) : B[bi];
           }
           acc += static_cast<double>(a) * static_cast<double>(v);
         }

@@ -4,6 +4,10 @@
 # active) trains an fp32 master made from its bf16 value with torch AdamW (fp32 grads and state); a block
 # leaving the active set has its master rounded back to bf16 (round to nearest even) and dropped. Compute is
 # float32. Both LISA state modes ('reset' pops the AdamW state of leaving blocks, 'keep' retains it).
+# Also "autocast": the loss and every gradient of the fp32 tiny Llama on the first batch three ways: plain float32;
+# under torch.autocast('cpu', dtype=torch.bfloat16) (attention's two products kept in fp32 as lisa-tune keeps
+# them, the logits widened for the loss); and "emulated", lisa-tune's matmulPrecision bfloat16 semantics in
+# float64 (every linear/head product on bf16-rounded operands, forward and both backward products).
 # Run with Debian's PyTorch: /usr/bin/python3 scripts/gen_bf16_fixture.py
 import json, os
 import numpy as np
@@ -53,6 +57,57 @@ def train(init, data, mode):
     final = {n: (v.detach().flatten().tolist() if v.requires_grad else bits(rest[n])) for n, v in p.items()}
     return losses, final
 
+def rbf(t):
+    """t rounded to bfloat16 (round to nearest even) and back, in t's dtype."""
+    return t.to(torch.float32).to(torch.bfloat16).to(t.dtype)
+
+class Bf16Linear(torch.autograd.Function):
+    """y = r(x) r(W)^T; dx = r(g) r(W); dW = r(g)^T r(x): both operands of each GEMM rounded to bfloat16."""
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        return rbf(x) @ rbf(w).T
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        g2, x2 = rbf(g).reshape(-1, g.shape[-1]), rbf(x).reshape(-1, x.shape[-1])
+        return (rbf(g) @ rbf(w)), g2.T @ x2
+
+def loss_and_grads(init, ids, tgt, mode):
+    dt = torch.float64 if mode == "emulated" else torch.float32
+    torch.set_default_dtype(dt)
+    p = {k: torch.nn.Parameter(v.to(dt)) for k, v in init.items()}
+    if mode == "emulated":  # every "h @ W.T" of the model through Bf16Linear (attention passes attn_mm)
+        q = {k: _Lin(v) if v.dim() == 2 and k != "model.embed_tokens.weight" else v for k, v in p.items()}
+        logits = forward(q, ids)
+    elif mode == "autocast":
+        def attn_fp32(a, b):
+            with torch.autocast("cpu", enabled=False):
+                return torch.matmul(a.float(), b.float())
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = forward(p, ids, attn_fp32)
+        logits = logits.float()
+    else:
+        logits = forward(p, ids)
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, CFG["vocab"]), tgt.reshape(-1))
+    loss.backward()
+    torch.set_default_dtype(torch.float32)
+    return {"loss": loss.item(), "grads": {k: v.grad.flatten().tolist() for k, v in p.items()}}
+
+class _Lin:
+    """A weight whose ".T" product "h @ W.T" goes through Bf16Linear (forward() writes every linear that way)."""
+    def __init__(self, w):
+        self.w = w
+    @property
+    def T(self):
+        return _LinT(self.w)
+
+class _LinT:
+    def __init__(self, w):
+        self.w = w
+    def __rmatmul__(self, x):
+        return Bf16Linear.apply(x, self.w)
+
 init = make_params(1)
 g = torch.Generator().manual_seed(2)
 data = []
@@ -77,8 +132,10 @@ out = {
     "data": [{"ids": i.flatten().tolist(), "targets": t.flatten().tolist()} for i, t in data],
     "losses": {"reset": reset_losses, "keep": keep_losses},
     "final": {"reset": reset_final, "keep": keep_final},
+    "autocast": {m: loss_and_grads(init, data[0][0], data[0][1], m) for m in ("float32", "autocast", "emulated")},
 }
 path = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "bf16.json")
 with open(path, "w") as f:
     json.dump(out, f)
-print("wrote", path, out["losses"], [hex(x) for x in out["rounding"]["out"]])
+print("wrote", path, out["losses"], [hex(x) for x in out["rounding"]["out"]],
+      {m: v["loss"] for m, v in out["autocast"].items()})

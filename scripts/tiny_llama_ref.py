@@ -35,7 +35,8 @@ def rotate_half(x):
     h = x.shape[-1] // 2
     return torch.cat([-x[..., h:], x[..., :h]], -1)
 
-def forward(p, ids):
+def forward(p, ids, attn_mm=torch.matmul):
+    """attn_mm: the product used inside attention (the autocast fixture keeps it in fp32)."""
     C, nh, nkv = CFG["C"], CFG["nh"], CFG["nkv"]
     hs = C // nh
     inv = CFG["theta"] ** (-torch.arange(0, hs, 2, dtype=torch.float64) / hs)
@@ -52,9 +53,9 @@ def forward(p, ids):
         v = (h @ p[pre + "self_attn.v_proj.weight"].T).view(B, T, nkv, hs).transpose(1, 2)
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
         k, v = k.repeat_interleave(nh // nkv, 1), v.repeat_interleave(nh // nkv, 1)
-        att = (q @ k.transpose(-1, -2)) / math.sqrt(hs)
+        att = attn_mm(q, k.transpose(-1, -2)) / math.sqrt(hs)
         att = att.masked_fill(mask, float("-inf")).softmax(-1)
-        y = (att @ v).transpose(1, 2).reshape(B, T, C)
+        y = attn_mm(att, v).transpose(1, 2).reshape(B, T, C)
         x = x + y @ p[pre + "self_attn.o_proj.weight"].T
         h = rms(x, p[pre + "post_attention_layernorm.weight"])
         m = torch.nn.functional.silu(h @ p[pre + "mlp.gate_proj.weight"].T) * (h @ p[pre + "mlp.up_proj.weight"].T)

@@ -41,8 +41,9 @@ export const BINARY_OPS: readonly BinaryOp[] = [
  *  A_b starts at aOffset + b * aBatchStride (a batch stride of 0 broadcasts one matrix over the batch).
  *  When beta == 0, C is not read (NaNs in C do not propagate). b may be bfloat16 bits (a stored weight), widened
  *  exactly to float32 while it is read: the result equals the GEMM on the widened values.
- *  bf16Dot (only with a bfloat16 b; train.matmulPrecision 'bfloat16'): alpha * op(A) is rounded to bfloat16
- *  (round to nearest even, denormals to zero) and the products accumulate in fp32, as torch autocast does. */
+ *  bf16Dot (train.matmulPrecision 'bfloat16'): alpha * op(A) and a float32 op(B) are rounded to bfloat16 (round
+ *  to nearest even, denormals to zero; a bfloat16 b is read as it is) and the products accumulate in fp32, as
+ *  torch autocast does. */
 export interface GemmArgs {
   transA: boolean; transB: boolean;
   M: number; N: number; K: number;
@@ -54,8 +55,8 @@ export interface GemmArgs {
   bf16Dot?: boolean;
 }
 
-/** Precision of GEMMs through bfloat16 weights: 'float32' widens the weight (exact products); 'bfloat16' also
- *  rounds the other operand to bfloat16 (GemmArgs.bf16Dot). */
+/** Precision of the GEMMs of matmul, linear and the LM-head loss: 'float32' (exact products; a bfloat16 weight is
+ *  widened); 'bfloat16' rounds both operands to bfloat16 with fp32 accumulation (GemmArgs.bf16Dot). */
 export type MatmulPrecision = 'float32' | 'bfloat16';
 
 export interface Backend {

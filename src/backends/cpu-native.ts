@@ -11,7 +11,7 @@ type F32 = Float32Array;
 /** The addon's exports (native/kernels.cpp, native/kernels_bind_rows.cpp, native/gemm.cpp, native/threadpool.cpp). */
 export interface NativeAddon {
   /** b may be a Uint16Array of bfloat16 bits (widened while packing; OpenBLAS gets widened row panels).
-   *  bf16Dot (bfloat16 b only): a is rounded to bfloat16 and the bf16 dot-product kernel runs (GemmArgs.bf16Dot). */
+   *  bf16Dot: a (and a float32 b) are rounded to bfloat16 and the bf16 dot-product kernel runs (GemmArgs.bf16Dot). */
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, beta: number,
     batch: number, a: F32, aOffset: number, lda: number, aBatchStride: number,
     b: F32 | Bf16Buf, bOffset: number, ldb: number, bBatchStride: number,

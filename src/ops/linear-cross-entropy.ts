@@ -9,6 +9,7 @@ import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
 import { checkIndices, checkNumber, checkOpts, checkRank, checkTensor, checkWeight } from './validate.js';
 import { dense, denseF32, emptyLike, release, weightBuf } from './alloc.js';
+import { bf16Dot } from './matmul.js';
 
 export interface LinearCrossEntropyOpts {
   ignoreIndex?: number;
@@ -35,7 +36,7 @@ function chunkLogits(be: Backend, x: Buf, w: Buf | Bf16Buf, b: Buf | null, r0: n
     transA: false, transB: true, M: n, N: V, K: C, alpha: 1, beta: b ? 1 : 0, batch: 1,
     a: x, aOffset: r0 * C, lda: C, aBatchStride: 0,
     b: w, bOffset: 0, ldb: C, bBatchStride: 0,
-    c: logits, cOffset: 0, ldc: V, cBatchStride: 0,
+    c: logits, cOffset: 0, ldc: V, cBatchStride: 0, bf16Dot: bf16Dot(),
   });
 }
 
@@ -127,14 +128,14 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
         be.gemm({
           transA: false, transB: false, M: n, N: C, K: V, alpha: 1, beta: 0, batch: 1,
           a: dl.buf, aOffset: 0, lda: V, aBatchStride: 0, b: weightBuf(wb), bOffset: 0, ldb: C, bBatchStride: 0,
-          c: gx.buf, cOffset: r0 * C, ldc: C, cBatchStride: 0,
+          c: gx.buf, cOffset: r0 * C, ldc: C, cBatchStride: 0, bf16Dot: bf16Dot(),
         });
       }
       if (gw) {
         be.gemm({
           transA: true, transB: false, M: V, N: C, K: n, alpha: 1, beta: first && !wSink ? 0 : 1, batch: 1,
           a: dl.buf, aOffset: 0, lda: V, aBatchStride: 0, b: xb.buf, bOffset: r0 * C, ldb: C, bBatchStride: 0,
-          c: gw.buf, cOffset: 0, ldc: C, cBatchStride: 0,
+          c: gw.buf, cOffset: 0, ldc: C, cBatchStride: 0, bf16Dot: bf16Dot(),
         });
       }
       if (gb && rowSum) {

@@ -14,17 +14,18 @@ export interface MatmulOpts { transA?: boolean; transB?: boolean }
 
 let precision: MatmulPrecision = 'float32';
 
-/** train.matmulPrecision for GEMMs through bfloat16 weights (the forward and the input gradient of matmul and
- *  linear): 'float32' (default) widens the weight exactly; 'bfloat16' also rounds the activation (or output
- *  gradient) operand to bfloat16, with fp32 accumulation (torch autocast). Returns the previous setting. */
+/** train.matmulPrecision for every GEMM of matmul, linear and linearCrossEntropy (forward, input gradient and
+ *  weight gradient): 'float32' (default) multiplies exactly (a bfloat16 weight is widened); 'bfloat16' rounds both
+ *  operands to bfloat16 (a bfloat16 weight as it is) and accumulates in fp32, as torch's autocast does. Returns
+ *  the previous setting. */
 export function setMatmulPrecision(p: MatmulPrecision): MatmulPrecision {
   const prev = precision;
   precision = p;
   return prev;
 }
 
-/** GemmArgs.bf16Dot for a GEMM whose B operand is w. */
-const bf16Dot = (w: Tensor): boolean => precision === 'bfloat16' && w.dtype === 'bfloat16';
+/** GemmArgs.bf16Dot under the current train.matmulPrecision. */
+export const bf16Dot = (): boolean => precision === 'bfloat16';
 
 /** op(a) @ op(b) over the last two dims. a is (..., M, K) (or (..., K, M) with transA), b likewise (K, N).
  *  Batch dims must be equal, or one operand is 2-D and is shared over the other's batch. b may be a bfloat16
@@ -62,7 +63,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
     transA, transB, M, N, K, alpha: 1, beta: 0, batch,
     a: ad.buf, aOffset: 0, lda: ac, aBatchStride: aBatch.length ? ar * ac : 0,
     b: weightBuf(bd), bOffset: 0, ldb: bc, bBatchStride: bBatch.length ? br * bc : 0,
-    c: out.buf, cOffset: 0, ldc: N, cBatchStride: M * N, bf16Dot: bf16Dot(b),
+    c: out.buf, cOffset: 0, ldc: N, cBatchStride: M * N, bf16Dot: bf16Dot(),
   });
   release(ad, a);
   release(bd, b);
@@ -128,7 +129,7 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: L
     transA: false, transB, M: rows, N: outF, K: inF, alpha: 1, beta, batch: 1,
     a: xd.buf, aOffset: 0, lda: inF, aBatchStride: 0,
     b: weightBuf(wd), bOffset: 0, ldb: w.shape[1], bBatchStride: 0,
-    c: y.buf, cOffset: 0, ldc: outF, cBatchStride: 0, bf16Dot: bf16Dot(w),
+    c: y.buf, cOffset: 0, ldc: outF, cBatchStride: 0, bf16Dot: bf16Dot(),
   });
   release(xd, x);
   release(wd, w);
@@ -153,7 +154,7 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: L
         transA: true, transB: false, M, N, K: rows, alpha: 1, beta: sink ? 1 : 0, batch: 1,
         a: a.buf, aOffset: 0, lda, aBatchStride: 0,
         b: b.buf, bOffset: 0, ldb, bBatchStride: 0,
-        c: target.buf, cOffset: 0, ldc: N, cBatchStride: 0,
+        c: target.buf, cOffset: 0, ldc: N, cBatchStride: 0, bf16Dot: bf16Dot(),
       });
       if (!sink) gw = target;
     }

@@ -90,8 +90,9 @@ const trainSchema = z.object({
   backend: z.enum(COMPUTE_BACKENDS).optional(),
   /** bfloat16: weights stored in bf16, trainable tensors train fp32 masters (src/tensor/precision.ts). */
   weightDtype: z.enum(WEIGHT_DTYPES).default('float32'),
-  /** bfloat16: GEMMs through bfloat16 weights (frozen ones under weightDtype bfloat16) also round the activation
-   *  operand to bfloat16 and accumulate in fp32 (torch autocast; vdpbf16ps on AVX512_BF16 CPUs). */
+  /** bfloat16: every GEMM of matmul, linear and the LM-head loss (forward, input and weight gradients) rounds
+   *  both operands to bfloat16 and accumulates in fp32 (torch CPU autocast; vdpbf16ps on AVX512_BF16 CPUs), with
+   *  fp32 or bf16 weights alike. */
   matmulPrecision: z.enum(WEIGHT_DTYPES).default('float32'),
   /** Keep only each block's input in forward and recompute the block in backward (less activation memory,
    *  about one more forward of compute); losses and weights are unchanged, bit for bit. */
@@ -179,10 +180,6 @@ export function validateConfig(raw: unknown, source = 'config'): TrainConfig {
     throw new ConfigError(`${source}: 'optim.updateInBackward' = true updates each tensor before the others' gradients exist, so it ` +
       `needs 'optim.maxGradNorm' = null (no global-norm clipping; now ${JSON.stringify(c.optim.maxGradNorm)}) and ` +
       `'train.gradAccum' = 1 (now ${c.train.gradAccum})`);
-  }
-  if (c.train.matmulPrecision === 'bfloat16' && c.train.weightDtype !== 'bfloat16') {
-    throw new ConfigError(`${source}: 'train.matmulPrecision' = 'bfloat16' applies to GEMMs through bfloat16 weights, ` +
-      `so it needs 'train.weightDtype' = 'bfloat16' (now '${c.train.weightDtype}')`);
   }
   return c;
 }

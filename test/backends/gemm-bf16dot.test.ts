@@ -1,7 +1,8 @@
 // ISA dispatch and the bf16 GEMMs: setCpuLevel caps what gemmInfo reports and runs; the measured FMA peak; a
 // bfloat16 B widened while packing under every built-in kernel; and the bf16 dot-product GEMM (GemmArgs.bf16Dot:
-// A rounded to bfloat16, fp32 accumulation) under every path, against a float64 product of the bf16-rounded
-// inputs with a worst-case fp32 summation bound, and bit-identical between vdpbf16ps and its emulations.
+// A and a float32 B rounded to bfloat16, a bfloat16 B read as it is, fp32 accumulation) under every path, against
+// a float64 product of the bf16-rounded inputs with a worst-case fp32 summation bound, and bit-identical between
+// vdpbf16ps and its emulations.
 import { afterAll, describe, expect, it } from 'vitest';
 import { nativeAddon } from '../../src/backends/cpu-native.js';
 import { nativeAvailable } from '../../src/backends/index.js';
@@ -23,14 +24,14 @@ const bf16Daz = (h: number) => ((h & 0x7f80) === 0 ? 0 : bf16BitsToF32(h));
 
 interface Prob {
   transA: boolean; transB: boolean; M: number; N: number; K: number; alpha: number; beta: number; batch: number;
-  lda: number; ldb: number; ldc: number; a: Float32Array; b: Uint16Array; c: Float32Array;
+  lda: number; ldb: number; ldc: number; a: Float32Array; b: Uint16Array | Float32Array; c: Float32Array;
   sA: number; sB: number; sC: number;
 }
 
 // A problem with padded leading dimensions, a batch (B shared when shareB), values spanning magnitudes, some
-// exact zeros and some denormal A values (rounded to zero).
+// exact zeros and some denormal values (rounded to zero). B is bfloat16 bits, or float32 with floatB.
 function problem(r: Rng, transA: boolean, transB: boolean, M: number, Nn: number, K: number,
-  o: { batch?: number; alpha?: number; beta?: number; shareB?: boolean } = {}): Prob {
+  o: { batch?: number; alpha?: number; beta?: number; shareB?: boolean; floatB?: boolean } = {}): Prob {
   const batch = o.batch ?? 1;
   const lda = (transA ? M : K) + (M % 3), ldb = (transB ? K : Nn) + (K % 2), ldc = Nn + 1;
   const sA = (transA ? K : M) * lda, sB = o.shareB ? 0 : (transB ? Nn : K) * ldb, sC = M * ldc;
@@ -41,7 +42,8 @@ function problem(r: Rng, transA: boolean, transB: boolean, M: number, Nn: number
     return (r.uniform() * 2 - 1) * Math.exp(4 * (r.uniform() - 0.5));
   };
   const a = Float32Array.from({ length: batch * sA }, val);
-  const b = Uint16Array.from({ length: Math.max(1, batch * sB || (transB ? Nn : K) * ldb) }, () => f32ToBf16Bits(val()));
+  const bLen = Math.max(1, batch * sB || (transB ? Nn : K) * ldb);
+  const b = o.floatB ? Float32Array.from({ length: bLen }, val) : Uint16Array.from({ length: bLen }, () => f32ToBf16Bits(val()));
   const c = Float32Array.from({ length: batch * sC }, () => r.uniform() - 0.5);
   return { transA, transB, M, N: Nn, K, alpha: o.alpha ?? 1, beta: o.beta ?? 0, batch, lda, ldb, ldc, a, b, c, sA, sB, sC };
 }
@@ -53,7 +55,8 @@ function run(p: Prob, bf16Dot: boolean): Float32Array {
   return c;
 }
 
-// Expected C in float64 from round(alpha*A) (bf16Dot) or alpha*A (widened B) and B, and the worst-case error of
+// Expected C in float64 from round(alpha*A) and round(B) (bf16Dot; a bfloat16 B read with denormals as zero) or
+// alpha*A and B (widened B), and the worst-case error of
 // an fp32 sum of K products plus the beta term: (K + 2) * 2^-24 * (sum |a b| + |beta c|).
 function expected(p: Prob, bf16Dot: boolean): { want: Float64Array; bound: Float64Array } {
   const want = new Float64Array(p.c.length), bound = new Float64Array(p.c.length);
@@ -65,7 +68,7 @@ function expected(p: Prob, bf16Dot: boolean): { want: Float64Array; bound: Float
           const av0 = p.a[t * p.sA + (p.transA ? k * p.lda + i : i * p.lda + k)]!;
           const bh = p.b[t * p.sB + (p.transB ? j * p.ldb + k : k * p.ldb + j)]!;
           const av = bf16Dot ? roundBf16(Math.fround(p.alpha * av0)) : p.alpha * av0;
-          const bv = bf16Dot ? bf16Daz(bh) : bf16BitsToF32(bh);
+          const bv = p.b instanceof Float32Array ? (bf16Dot ? roundBf16(bh) : bh) : bf16Dot ? bf16Daz(bh) : bf16BitsToF32(bh);
           s += av * bv;
           m += Math.abs(av * bv);
         }
@@ -144,14 +147,14 @@ describe.skipIf(!have)('GEMM ISA levels and bf16 GEMMs', { timeout: 300_000 }, (
     N!.setGemmImpl('auto');
   });
 
-  it('bf16 dot-product GEMM: every path against float64 of the bf16-rounded inputs; vdpbf16ps and its emulations agree bit for bit', () => {
-    const r = new Rng(12);
+  it.each([['bfloat16', false], ['float32', true]] as const)('bf16 dot-product GEMM, %s B: every path against float64 of the bf16-rounded inputs; vdpbf16ps and its emulations agree bit for bit', (_, floatB) => {
+    const r = new Rng(floatB ? 15 : 12);
     const impls = ['builtin', 'reference', ...(info!.openblasAvailable ? ['openblas' as const] : [])] as const;
     let n = 0;
     for (const [ta, tb] of TRANS) {
       for (const [M, Nn, K] of SHAPES) {
         const o = n % 3 === 0 ? { batch: 3, shareB: n % 2 === 0, beta: 0.5 } : n % 3 === 1 ? { alpha: -2 } : {};
-        const p = problem(r, ta, tb, M, Nn, K, o);
+        const p = problem(r, ta, tb, M, Nn, K, { ...o, floatB });
         const ref = expected(p, true);
         n++;
         // The built-in bf16 dot kernel at each ISA level: vdpbf16ps where the CPU has it, else the emulation.
@@ -183,12 +186,34 @@ describe.skipIf(!have)('GEMM ISA levels and bf16 GEMMs', { timeout: 300_000 }, (
     const plain = Float32Array.from(p.c);
     N!.gemm(false, true, p.M, p.N, p.K, 1, 0, 1, p.a, 0, p.lda, 0, p.b, 0, p.ldb, 0, plain, 0, p.ldc, 0);
     expect(run(p, false)).toEqual(plain);
+    const q = problem(r, true, false, 40, 96, 130, { floatB: true });
+    const plainF = Float32Array.from(q.c);
+    N!.gemm(true, false, q.M, q.N, q.K, 1, 0, 1, q.a, 0, q.lda, 0, q.b, 0, q.ldb, 0, plainF, 0, q.ldc, 0);
+    expect(run(q, false)).toEqual(plainF);
   });
 
-  it('cpu-js bf16Dot matches the same float64 reference', () => {
-    const r = new Rng(14);
+  it('bf16Dot with a float32 B equals bf16Dot with that B rounded to bfloat16 first, bit for bit, at every ISA level', () => {
+    const r = new Rng(16);
     for (const [ta, tb] of TRANS) {
-      const p = problem(r, ta, tb, 9, 50, 33, { beta: 0.5, alpha: 1.5 });
+      const p = problem(r, ta, tb, 37, 101, 259, { floatB: true, beta: 0.5 });
+      const rounded = { ...p, b: Uint16Array.from(p.b, (v) => f32ToBf16Bits(roundBf16(v))) };
+      for (const level of allowed) {
+        N!.setCpuLevel(level);
+        N!.setGemmImpl('builtin');
+        const got = run(p, true), want = run(rounded, true);
+        for (let i = 0; i < got.length; i++) {
+          if (!Object.is(got[i], want[i])) expect.fail(`${level} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}: float32 B differs at ${i}: ${got[i]} vs ${want[i]}`);
+        }
+      }
+    }
+    N!.setCpuLevel(info!.isa);
+    N!.setGemmImpl('auto');
+  });
+
+  it('cpu-js bf16Dot matches the same float64 reference, with bfloat16 and float32 B', () => {
+    const r = new Rng(14);
+    for (const [ta, tb] of TRANS) for (const floatB of [false, true]) {
+      const p = problem(r, ta, tb, 9, 50, 33, { beta: 0.5, alpha: 1.5, floatB });
       const c = Float32Array.from(p.c);
       cpuJs.gemm({ transA: ta, transB: tb, M: p.M, N: p.N, K: p.K, alpha: p.alpha, beta: p.beta, batch: 1,
         a: p.a, aOffset: 0, lda: p.lda, aBatchStride: 0, b: p.b, bOffset: 0, ldb: p.ldb, bBatchStride: 0,

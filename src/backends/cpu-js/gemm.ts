@@ -1,6 +1,7 @@
 // cpu-js batched GEMM: C_b = alpha * op(A_b) @ op(B_b) + beta * C_b, dot products accumulated in float64.
 // A bfloat16 B (a stored weight) is widened one row of op(B) at a time into a small scratch row; with bf16Dot,
-// alpha * A is rounded to bfloat16 first (round to nearest even, denormals to zero, as vcvtneps2bf16).
+// alpha * A and a float32 B are rounded to bfloat16 first (round to nearest even, denormals to zero, as
+// vcvtneps2bf16).
 import type { Bf16Buf, GemmArgs } from '../backend.js';
 import { bf16BitsToF32, f32ToBf16Bits } from '../../util/bf16.js';
 
@@ -28,9 +29,9 @@ export function gemm(g: GemmArgs): void {
   const bRow = g.transB ? 1 : ldb, bCol = g.transB ? ldb : 1;
   const acc = new Float64Array(N);
   const bf = b instanceof Uint16Array ? b : null;
-  const roundA = bf !== null && g.bf16Dot === true;
+  const roundA = g.bf16Dot === true;
   const scaleOut = roundA ? 1 : alpha; // with roundA, alpha is applied before the rounding
-  const row = bf ? new Float64Array(N) : null;
+  const row = bf || roundA ? new Float64Array(N) : null;
   for (let bt = 0; bt < g.batch; bt++) {
     const a0 = g.aOffset + bt * g.aBatchStride;
     const b0 = g.bOffset + bt * g.bBatchStride;
@@ -44,6 +45,8 @@ export function gemm(g: GemmArgs): void {
         if (bf) {
           widenRow(bf, bk, bCol, N, row!);
           for (let j = 0; j < N; j++) acc[j] += aik * row![j]!;
+        } else if (roundA) {
+          for (let j = 0; j < N; j++) acc[j] += aik * roundBf16Daz(b[bk + j * bCol]!);
         } else {
           for (let j = 0; j < N; j++) acc[j] += aik * b[bk + j * bCol]!;
         }
