@@ -123,6 +123,9 @@ describe('signals to a running lisa train', () => {
   if (!haveTmux && process.env.CI === 'true') throw new Error('tmux is required under CI=true (apt-get install tmux)');
   it.skipIf(!haveTmux)('Ctrl-C typed into a terminal running `npx lisa train` (progress bar) saves, exits 130 and resumes exactly', async () => {
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: repoRoot, stdio: 'ignore' }); // npx runs dist/
+    // npx's first run in a fresh clone installs the project into its own cache (a minute or more on a loaded
+    // machine); do it here, untimed, so the terminal below times only lisa train.
+    execFileSync('npx', ['lisa', '--version'], { cwd: repoRoot, stdio: 'ignore', timeout: 300_000 });
     const r = writeRun(128, 4, 64);
     const sock = `lisa-sig-${process.pid}`; // a tmux server of this test alone
     const tmux = (...a: string[]) => execFileSync('tmux', ['-L', sock, ...a], { encoding: 'utf8' });
@@ -151,5 +154,5 @@ describe('signals to a running lisa train', () => {
     const resumed = await run(r.configPath, ['--resume']);
     expect(resumed.code).toBe(0);
     expect(finalWeights(r.out).equals(ref.weights)).toBe(true);
-  }, 180_000);
+  }, 480_000);
 });
