@@ -23,7 +23,7 @@ export interface EvalTaskContext {
   /** The task's data file (GSM8K test.jsonl; PubMedQA ori_pqal.json). */
   path: string;
   limit?: number;
-  /** Tokens generated at most per GSM8K answer (default 256). */
+  /** Tokens generated at most per GSM8K answer (default 256; at most half the model's context). */
   maxNewTokens?: number;
 }
 
@@ -34,7 +34,9 @@ const tail = (ids: number[], n: number) => (ids.length > n ? ids.slice(ids.lengt
 
 export function evalGsm8k(ctx: EvalTaskContext): TaskMetrics & { completions: { answer: string | null; gold: string | null }[] } {
   const records = readGsm8k(ctx.path).slice(0, ctx.limit);
-  const maxNew = ctx.maxNewTokens ?? 256;
+  // The answer may use at most half the context, so a long budget on a short-context model still leaves the
+  // question's tail room (a budget of the whole context would leave the prompt no tokens at all).
+  const maxNew = Math.min(ctx.maxNewTokens ?? 256, Math.floor(ctx.model.maxPositions / 2));
   const completions: { answer: string | null; gold: string | null }[] = [];
   let correct = 0;
   for (const r of records) {

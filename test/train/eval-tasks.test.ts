@@ -44,6 +44,14 @@ describe.runIf(shared)('tasks on the shared files with stories260K', () => {
     expect(r.accuracy).toBe(r.correct / 3);
   });
 
+  it('gsm8k: a generation budget as long as the context still leaves the question room (half the context at most)', () => {
+    const { model } = loadModel(dir);
+    expect(model.maxPositions).toBe(512);
+    const r = evalGsm8k({ model, tokenizer: loadTokenizer(dir), path: join(sharedData, 'instruct/gsm8k/test.jsonl'), limit: 1, maxNewTokens: 512 });
+    expect(r.examples).toBe(1);
+    expect(r.completions[0]!.gold).toBe('18');
+  });
+
   it('pubmedqa: picks the label with the lowest negative log-likelihood, on the official test split', () => {
     const { model } = loadModel(dir);
     const tok = loadTokenizer(dir);
