@@ -4,7 +4,7 @@
 # active) trains an fp32 master made from its bf16 value with torch AdamW (fp32 grads and state); a block
 # leaving the active set has its master rounded back to bf16 (round to nearest even) and dropped. Compute is
 # float32. Both LISA state modes ('reset' pops the AdamW state of leaving blocks, 'keep' retains it).
-# Also "autocast": the loss and every gradient of the fp32 tiny Llama on the first batch three ways: plain float32;
+# Also test/fixtures/autocast.json (its own file, to keep each fixture under 1 MB): the loss and every gradient of the fp32 tiny Llama on the first batch three ways: plain float32;
 # under torch.autocast('cpu', dtype=torch.bfloat16) (attention's two products kept in fp32 as lisa-tune keeps
 # them, the logits widened for the loss); and "emulated", lisa-tune's matmulPrecision bfloat16 semantics in
 # float64 (every linear/head product on bf16-rounded operands, forward and both backward products).
@@ -132,10 +132,11 @@ out = {
     "data": [{"ids": i.flatten().tolist(), "targets": t.flatten().tolist()} for i, t in data],
     "losses": {"reset": reset_losses, "keep": keep_losses},
     "final": {"reset": reset_final, "keep": keep_final},
-    "autocast": {m: loss_and_grads(init, data[0][0], data[0][1], m) for m in ("float32", "autocast", "emulated")},
 }
-path = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "bf16.json")
-with open(path, "w") as f:
-    json.dump(out, f)
-print("wrote", path, out["losses"], [hex(x) for x in out["rounding"]["out"]],
-      {m: v["loss"] for m, v in out["autocast"].items()})
+autocast = {m: loss_and_grads(init, data[0][0], data[0][1], m) for m in ("float32", "autocast", "emulated")}
+fixtures = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures")
+for name, value in (("bf16.json", out), ("autocast.json", autocast)):
+    with open(os.path.join(fixtures, name), "w") as f:
+        json.dump(value, f)
+print("wrote", fixtures, out["losses"], [hex(x) for x in out["rounding"]["out"]],
+      {m: v["loss"] for m, v in autocast.items()})

@@ -1,4 +1,4 @@
-// train.matmulPrecision bfloat16 against PyTorch (test/fixtures/bf16.json "autocast", scripts/gen_bf16_fixture.py):
+// train.matmulPrecision bfloat16 against PyTorch (test/fixtures/autocast.json on bf16.json's model, scripts/gen_bf16_fixture.py):
 // the tiny fp32 Llama's loss and every gradient on one batch through the training loss (lmLoss, fused head).
 // Two references. "emulated" is this semantics in float64 (every linear/head GEMM, forward and both backward
 // products, on bf16-rounded operands): the difference is only fp32 vs float64 arithmetic, which now and then
@@ -19,7 +19,7 @@ import { repoRoot } from '../helpers.js';
 
 const fx = JSON.parse(readFileSync(join(repoRoot, 'test/fixtures/bf16.json'), 'utf8'));
 interface Ref { loss: number; grads: Record<string, number[]> }
-const ref = fx.autocast as Record<'float32' | 'autocast' | 'emulated', Ref>;
+const ref = JSON.parse(readFileSync(join(repoRoot, 'test/fixtures/autocast.json'), 'utf8')) as Record<'float32' | 'autocast' | 'emulated', Ref>;
 
 const norm = (x: ArrayLike<number>) => Math.sqrt(Array.from(x).reduce((s, v) => s + v * v, 0));
 const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) =>
