@@ -18,6 +18,7 @@ import {
 } from '../../src/data/tasks.js';
 import { ArgumentError } from '../../src/util/errors.js';
 import { haveSharedData, sharedData } from '../helpers.js';
+import { CONV } from './conversation.js';
 
 const HAVE = haveSharedData();
 const describeData = HAVE ? describe : describe.skip;
@@ -215,13 +216,6 @@ describeData('alpaca', () => {
 });
 
 describeData('chat', () => {
-  const CONV = [
-    { role: 'system', content: 'Be brief.' },
-    { role: 'user', content: 'Hi there' },
-    { role: 'assistant', content: 'Hello! How can I help?' },
-    { role: 'user', content: '2+2?' },
-    { role: 'assistant', content: '4' },
-  ];
   const LLAMA2 = "{{ bos_token }}{% for m in messages %}{% if m['role'] == 'user' %}{{ '[INST] ' + m['content'] + ' [/INST]' }}" +
     "{% elif m['role'] == 'assistant' %}{{ ' ' + m['content'] + eos_token }}{% endif %}{% endfor %}";
 

@@ -10,6 +10,7 @@ import { IGNORE_INDEX, type Example } from '../../src/data/example.js';
 import { detectFormat, loadExamples, type DataOptions } from '../../src/data/load.js';
 import { alpacaPrompt } from '../../src/data/alpaca.js';
 import { validateConfig } from '../../src/train/config.js';
+import { CONV } from './conversation.js';
 import { haveSharedData, sharedData } from '../helpers.js';
 
 const dirs: string[] = [];
@@ -37,13 +38,6 @@ function expectMaskedUpTo(e: Example, n: number): void {
 const ALPACA = [
   { instruction: 'Translate to French.', input: 'Good morning, friend.', output: 'Bonjour, mon ami.' },
   { instruction: 'Say hi.', input: '', output: 'Hi!' },
-];
-const CONV = [
-  { role: 'system', content: 'Be brief.' },
-  { role: 'user', content: 'Hi there' },
-  { role: 'assistant', content: 'Hello! How can I help?' },
-  { role: 'user', content: '2+2?' },
-  { role: 'assistant', content: '4' },
 ];
 const EOT = '<|endoftext|>';
 
