@@ -10,6 +10,8 @@ export LISA_NATIVE_ADDON="$PWD/build-asan/lisa_native.node"
 export LD_PRELOAD="$(g++ -print-file-name=libasan.so)"
 export ASAN_OPTIONS="detect_leaks=1:malloc_context_size=2:fast_unwind_on_malloc=1:log_path=$reports/asan"
 export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan-node.supp:print_suppressions=0"
+# Kernel outputs left unfilled (src/tensor/buffer-pool.ts) come as NaN: a kernel that reads what it did not write fails.
+export LISA_POISON_UNINIT=1
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan"
 # The suites run on this build, not on build/: check that the sanitized addon is the one loaded.
 node --import tsx -e "

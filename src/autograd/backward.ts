@@ -35,7 +35,7 @@ export function topoOrder(root: Tensor, requiresGrad: (t: Tensor) => boolean): T
 
 /** A fresh dense tensor with g's values that the caller owns alone. */
 function ownedCopy(g: Tensor): Tensor {
-  const out = Tensor.empty(g.shape, { dtype: g.dtype, backend: g.backend });
+  const out = Tensor.empty(g.shape, { dtype: g.dtype, backend: g.backend, uninitialized: true });
   g.backend.copyStrided(g.buf, g.offset, g.strides, out.buf, 0, contiguousStrides(g.shape), g.shape);
   return out;
 }
@@ -76,7 +76,7 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
     let seed: Tensor;
     if (grad) seed = ownedCopy(grad);
     else {
-      seed = Tensor.empty(root.shape, { dtype: root.dtype, backend: root.backend });
+      seed = Tensor.empty(root.shape, { dtype: root.dtype, backend: root.backend, uninitialized: true });
       seed.backend.fill(seed.buf, 1);
     }
     grads.set(root, seed);

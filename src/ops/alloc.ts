@@ -9,11 +9,17 @@ export function emptyLike(like: Tensor, shape: Shape = like.shape): Tensor {
   return Tensor.empty(shape, { dtype: like.dtype, backend: like.backend });
 }
 
+/** A new tensor with like's dtype and backend whose contents are unspecified: for an output that the kernel
+ *  called next writes in full (GEMM with beta 0, elementwise, copies, row kernels). */
+export function outputLike(like: Tensor, shape: Shape = like.shape): Tensor {
+  return Tensor.empty(shape, { dtype: like.dtype, backend: like.backend, uninitialized: true });
+}
+
 /** t itself when dense, else a dense copy (the caller disposes it when it is not t). */
 export function dense(t: Tensor): Tensor {
   if (t.isDense()) return t;
   if (t.dtype === 'bfloat16') throw new DTypeError(`bfloat16 tensor ${t.describe()} must be dense (a stored weight, not a view)`);
-  const out = emptyLike(t);
+  const out = outputLike(t);
   t.backend.copyStrided(t.buf, t.offset, t.strides, out.buf, 0, contiguousStrides(t.shape), t.shape);
   return out;
 }
@@ -33,7 +39,7 @@ export function release(tmp: Tensor, original: Tensor): void {
 export function denseF32(t: Tensor): Tensor {
   if (t.dtype !== 'bfloat16') return dense(t);
   const bits = dense(t).bits;
-  const out = Tensor.empty(t.shape, { dtype: 'float32', backend: t.backend });
+  const out = Tensor.empty(t.shape, { dtype: 'float32', backend: t.backend, uninitialized: true });
   bf16BitsArrayToF32(bits, out.buf as Float32Array);
   return out;
 }

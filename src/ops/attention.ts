@@ -5,7 +5,7 @@ import { record } from '../autograd/tape.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
 import { checkNumber, checkOpts, checkRank, checkSame, checkTensor } from './validate.js';
-import { copies, dense, emptyLike } from './alloc.js';
+import { copies, dense, outputLike } from './alloc.js';
 
 export interface AttentionOpts {
   /** Mask future keys (default true). With a longer key axis (KV cache), query t sees keys <= t + Tk - T. */
@@ -48,34 +48,34 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts =
     b: b.buf, bOffset: 0, ldb: transB ? K : N, bBatchStride: K * N,
     c: c.buf, cOffset: 0, ldc: N, cBatchStride: M * N,
   });
-  const scores = emptyLike(q, [B, nh, T, Tk]); // (B*nkv, GT, Tk)
+  const scores = outputLike(q, [B, nh, T, Tk]); // (B*nkv, GT, Tk)
   gemm(false, true, GT, Tk, hs, scale, qd, kd, scores);
-  const probs = emptyLike(scores);
+  const probs = outputLike(scores);
   be.softmax(scores.buf, probs.buf, B * nh * T, Tk, causal ? T : 0);
   scores.dispose();
-  const out = emptyLike(q); // (B*nkv, GT, hs)
+  const out = outputLike(q); // (B*nkv, GT, hs)
   gemm(false, false, GT, hs, Tk, 1, probs, vd, out);
   // d attention: dV = Pᵀ dO; dP = dO Vᵀ; dS = P (dP - rowsum(dP P)); dQ = scale dS K; dK = scale dSᵀ Q
   return record(out, 'attention', [q, k, v], (g, needs) => {
     const gd = dense(g);
     let gv: Tensor | null = null;
     if (needs[2]) {
-      gv = emptyLike(v);
+      gv = outputLike(v);
       gemm(true, false, Tk, hs, GT, 1, probs, gd, gv);
     }
     let gq: Tensor | null = null;
     let gk: Tensor | null = null;
     if (needs[0] || needs[1]) {
-      const gp = emptyLike(probs);
+      const gp = outputLike(probs);
       gemm(false, true, GT, Tk, hs, 1, gd, vd, gp);
-      const gs = emptyLike(probs);
+      const gs = outputLike(probs);
       be.softmaxBackward(probs.buf, gp.buf, gs.buf, B * nh * T, Tk);
       if (needs[0]) {
-        gq = emptyLike(q);
+        gq = outputLike(q);
         gemm(false, false, GT, hs, Tk, scale, gs, kd, gq);
       }
       if (needs[1]) {
-        gk = emptyLike(k);
+        gk = outputLike(k);
         gemm(true, false, Tk, hs, GT, scale, gs, qd, gk);
       }
     }

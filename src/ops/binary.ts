@@ -5,13 +5,13 @@ import type { OpName } from '../tensor/op-names.js';
 import { record } from '../autograd/tape.js';
 import { broadcastShapes, broadcastStrides } from '../util/shape.js';
 import { checkSame, checkTensor } from './validate.js';
-import { dense, emptyLike } from './alloc.js';
+import { dense, outputLike } from './alloc.js';
 import { sumTo } from './sum-to.js';
 
 /** Runs a binary kernel with broadcasting, unrecorded (also used inside backwards). */
 export function binaryKernel(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
-  const out = emptyLike(a, shape);
+  const out = outputLike(a, shape);
   a.backend.binary(op, a.buf, a.offset, broadcastStrides(a.shape, a.strides, shape),
     b.buf, b.offset, broadcastStrides(b.shape, b.strides, shape), out.buf, shape);
   return out;
@@ -41,7 +41,7 @@ export const sub = (a: Tensor, b: Tensor): Tensor =>
     let gb: Tensor | null = null;
     if (n[1]) {
       const s = dense(sumTo(g, b.shape));
-      gb = emptyLike(s);
+      gb = outputLike(s);
       s.backend.unary('neg', s.buf, gb.buf, s.size, 0, 0);
     }
     return [n[0] ? sumTo(g, a.shape) : null, gb];
@@ -80,7 +80,7 @@ function minMax(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
     const ga = n[0] ? reduced(binaryKernel('mul', g, maskA), a.shape) : null;
     let gb: Tensor | null = null;
     if (n[1]) {
-      const maskB = emptyLike(maskA);
+      const maskB = outputLike(maskA);
       maskA.backend.unary('affine', maskA.buf, maskB.buf, maskA.size, -1, 1);
       gb = reduced(binaryKernel('mul', g, maskB), b.shape);
     }
@@ -91,7 +91,7 @@ function minMax(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): Tensor {
 /** 1 where out equals a (broadcast to out's shape), else 0. */
 function selectMask(out: Tensor, a: Tensor): Tensor {
   const diff = binaryKernel('sub', out, a);
-  const mask = emptyLike(diff);
+  const mask = outputLike(diff);
   const d = diff.buf;
   const m = mask.buf;
   if (!mask.isShapeOnly) for (let i = 0; i < d.length; i++) m[i] = d[i] === 0 ? 1 : 0;

@@ -4,7 +4,7 @@ import { record } from '../autograd/tape.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { contiguousStrides, fmtShape, normDim } from '../util/shape.js';
 import { checkSame, checkTensor } from './validate.js';
-import { emptyLike } from './alloc.js';
+import { outputLike } from './alloc.js';
 import { slice } from './view.js';
 
 export function concat(xs: readonly Tensor[], dim: number): Tensor {
@@ -20,7 +20,7 @@ export function concat(xs: readonly Tensor[], dim: number): Tensor {
   }
   const shape = [...xs[0].shape];
   shape[d] = xs.reduce((n, x) => n + x.shape[d], 0);
-  const out = emptyLike(xs[0], shape);
+  const out = outputLike(xs[0], shape);
   const strides = contiguousStrides(shape);
   const starts: number[] = [];
   let at = 0;

@@ -4,7 +4,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { ArgumentError } from '../util/errors.js';
 import { checkIndices, checkMinRank, checkNumber, checkOpts, checkTensor } from './validate.js';
-import { copies, dense, emptyLike } from './alloc.js';
+import { copies, dense, emptyLike, outputLike } from './alloc.js';
 
 export interface CrossEntropyOpts { ignoreIndex?: number; reduction?: 'mean' | 'sum' }
 
@@ -22,8 +22,8 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: CrossEnt
   let count = 0;
   for (let i = 0; i < rows; i++) if (targets[i] !== ignoreIndex) count++;
   const ld = dense(logits);
-  const losses = emptyLike(logits, [rows]);
-  const lse = emptyLike(logits, [rows]);
+  const losses = outputLike(logits, [rows]);
+  const lse = outputLike(logits, [rows]);
   logits.backend.crossEntropy(ld.buf, targets, rows, V, ignoreIndex, losses.buf, lse.buf);
   const total = logits.backend.sum(losses.buf, rows);
   losses.dispose();
@@ -34,7 +34,7 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: CrossEnt
   return record(out, 'crossEntropy', [logits], (g) => {
     const scale = emptyLike(logits, [rows]);
     scale.backend.fill(scale.buf, g.backend.read(g.buf, g.offset) / divisor);
-    const gl = emptyLike(logits);
+    const gl = outputLike(logits);
     logits.backend.crossEntropyBackward(ld.buf, lse.buf, targets, rows, V, ignoreIndex, scale.buf, gl.buf);
     return [gl];
   }, [ld, lse], [lse, ...copies([ld, logits])]);

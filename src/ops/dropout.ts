@@ -3,7 +3,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 import { ArgumentError } from '../util/errors.js';
 import { checkNumber, checkTensor } from './validate.js';
-import { emptyLike } from './alloc.js';
+import { outputLike } from './alloc.js';
 import { mul } from './binary.js';
 import { contiguous } from './view.js';
 
@@ -14,7 +14,7 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor
   if (p === 1) throw new ArgumentError('dropout: p must be < 1');
   if (!(rng instanceof Rng)) throw new ArgumentError('dropout: rng must be an Rng (seeded generator)');
   if (!training || p === 0) return contiguous(x);
-  const mask = emptyLike(x);
+  const mask = outputLike(x);
   const m = mask.buf;
   const keepScale = 1 / (1 - p);
   if (!mask.isShapeOnly) for (let i = 0; i < m.length; i++) m[i] = rng.uniform() < p ? 0 : keepScale;

@@ -8,7 +8,7 @@ import { leafGradSink } from '../autograd/leaf-grad.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
 import { checkIndices, checkNumber, checkOpts, checkRank, checkTensor, checkWeight } from './validate.js';
-import { dense, denseF32, emptyLike, release, weightBuf } from './alloc.js';
+import { dense, denseF32, emptyLike, outputLike, release, weightBuf } from './alloc.js';
 import { bf16Dot } from './matmul.js';
 
 export interface LinearCrossEntropyOpts {
@@ -76,13 +76,13 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
   const xd = dense(x);
   const wd = dense(w);
   const bd = bias ? denseF32(bias) : null;
-  const lse = emptyLike(x, [N]);
+  const lse = outputLike(x, [N]);
   // The first chunk's logits are kept for backward (which needs them first and would otherwise recompute them:
   // at N <= chunkRows, the whole head GEMM); the later chunks use a second buffer, freed here. Backward holds
   // two chunk buffers anyway, so the peak does not grow.
-  const kept = emptyLike(x, [rowsMax, V]);
-  const rest = chunks.length > 1 ? emptyLike(x, [rowsMax, V]) : kept;
-  const losses = emptyLike(x, [rowsMax]);
+  const kept = outputLike(x, [rowsMax, V]);
+  const rest = chunks.length > 1 ? outputLike(x, [rowsMax, V]) : kept;
+  const losses = outputLike(x, [rowsMax]);
   let total = 0;
   for (const [r0, n] of chunks) {
     const logits = r0 === 0 ? kept : rest;
@@ -108,15 +108,15 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
     const wb = dense(w);
     const bb = bias ? denseF32(bias) : null;
     const gx = needs[0] ? emptyLike(x) : null;
-    const wSink = needs[1] ? leafGradSink(w) : null;
-    const gw = needs[1] ? wSink ?? emptyLike(w) : null;
+    const wSink = needs[1] ? leafGradSink(w, count > 0) : null; // some chunk is live: its GEMM writes it all
+    const gw = needs[1] ? wSink?.grad ?? emptyLike(w) : null;
     const bSink = bias && needs[2] ? leafGradSink(bias) : null;
-    const gb = bias && needs[2] ? bSink ?? emptyLike(bias) : null;
+    const gb = bias && needs[2] ? bSink?.grad ?? emptyLike(bias) : null;
     const lg = kept; // holds chunk 0's logits from forward; reused for the later chunks (backward runs once)
-    const dl = emptyLike(x, [rowsMax, V]);
-    const scale = emptyLike(x, [rowsMax]);
+    const dl = outputLike(x, [rowsMax, V]);
+    const scale = outputLike(x, [rowsMax]);
     be.fill(scale.buf, s);
-    const rowSum = gb ? emptyLike(x, [1, V]) : null;
+    const rowSum = gb ? outputLike(x, [1, V]) : null;
     let first = true;
     for (const [r0, n] of chunks) {
       let live = false;
@@ -133,7 +133,7 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, bias: Tensor | null, ta
       }
       if (gw) {
         be.gemm({
-          transA: true, transB: false, M: V, N: C, K: n, alpha: 1, beta: first && !wSink ? 0 : 1, batch: 1,
+          transA: true, transB: false, M: V, N: C, K: n, alpha: 1, beta: first ? wSink?.beta ?? 0 : 1, batch: 1,
           a: dl.buf, aOffset: 0, lda: V, aBatchStride: 0, b: xb.buf, bOffset: r0 * C, ldb: C, bBatchStride: 0,
           c: gw.buf, cOffset: 0, ldc: C, cBatchStride: 0, bf16Dot: bf16Dot(),
         });

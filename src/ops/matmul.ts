@@ -6,7 +6,7 @@ import { leafGradSink } from '../autograd/leaf-grad.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
 import { checkMinRank, checkOpts, checkRank, checkTensor, checkWeight } from './validate.js';
-import { dense, denseF32, emptyLike, release, weightBuf } from './alloc.js';
+import { dense, denseF32, outputLike, release, weightBuf } from './alloc.js';
 import { reshape } from './view.js';
 import { sumTo } from './sum-to.js';
 
@@ -58,7 +58,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
   const batch = batchShape.reduce((n, d) => n * d, 1);
   const ad = dense(a);
   const bd = dense(b);
-  const out = emptyLike(a, [...batchShape, M, N]);
+  const out = outputLike(a, [...batchShape, M, N]);
   a.backend.gemm({
     transA, transB, M, N, K, alpha: 1, beta: 0, batch,
     a: ad.buf, aOffset: 0, lda: ac, aBatchStride: aBatch.length ? ar * ac : 0,
@@ -116,7 +116,7 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: L
   const outShape = [...x.shape.slice(0, -1), outF];
   const xd = dense(x);
   const wd = dense(w);
-  const y = emptyLike(x, outShape);
+  const y = outputLike(x, outShape); // the bias copy or the GEMM (beta 0) writes it all
   let beta = 0;
   if (bias) {
     const bd = denseF32(bias); // a bfloat16 bias is widened into a small (out) temporary
@@ -145,13 +145,13 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: L
       gx = reshape(matmul(g2, w, { transB: layout === 'in_out' }), x.shape); // (rows, in) -> x's shape
     }
     if (needs[1]) {
-      const sink = leafGradSink(w);
-      const target = sink ?? emptyLike(w);
+      const sink = leafGradSink(w, true);
+      const target = sink?.grad ?? outputLike(w);
       const gd = dense(g2);
       const xd2 = dense(x);
       const [a, lda, b, ldb, M, N] = layout === 'out_in' ? [gd, outF, xd2, inF, outF, inF] : [xd2, inF, gd, outF, inF, outF];
       x.backend.gemm({
-        transA: true, transB: false, M, N, K: rows, alpha: 1, beta: sink ? 1 : 0, batch: 1,
+        transA: true, transB: false, M, N, K: rows, alpha: 1, beta: sink?.beta ?? 0, batch: 1,
         a: a.buf, aOffset: 0, lda, aBatchStride: 0,
         b: b.buf, bOffset: 0, ldb, bBatchStride: 0,
         c: target.buf, cOffset: 0, ldc: N, cBatchStride: 0, bf16Dot: bf16Dot(),

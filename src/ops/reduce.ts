@@ -4,7 +4,7 @@ import { record } from '../autograd/tape.js';
 import { ArgumentError } from '../util/errors.js';
 import { normDim } from '../util/shape.js';
 import { checkTensor } from './validate.js';
-import { dense, emptyLike, release } from './alloc.js';
+import { dense, outputLike, release } from './alloc.js';
 import { expand, reshape } from './view.js';
 import { scale } from './unary.js';
 
@@ -23,7 +23,7 @@ export function sum(x: Tensor, dims?: number | readonly number[], keepdim = fals
   const keep = reduceDims('sum', x, dims);
   const keptShape = x.shape.map((d, i) => (keep[i] ? d : 1));
   const xd = dense(x);
-  const out = emptyLike(x, keptShape);
+  const out = outputLike(x, keptShape);
   x.backend.sumReduce(xd.buf, x.shape, keep, out.buf);
   release(xd, x);
   let result = out;

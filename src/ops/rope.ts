@@ -5,7 +5,7 @@ import { record } from '../autograd/tape.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
 import { checkMinRank, checkNumber, checkSame, checkTensor } from './validate.js';
-import { copies, dense, emptyLike, release } from './alloc.js';
+import { copies, dense, outputLike, release } from './alloc.js';
 import { tensor, type CreateOpts } from './creation.js';
 
 export type RopeLayout = 'half' | 'interleaved';
@@ -52,7 +52,7 @@ export function rope(x: Tensor, cos: Tensor, sin: Tensor, layout: RopeLayout = '
   const sd = dense(sin);
   const apply = (src: Tensor, inverse: boolean): Tensor => {
     const d = dense(src);
-    const out = emptyLike(src);
+    const out = outputLike(src);
     x.backend.rope(d.buf, cd.buf, sd.buf, outer, T, hs, layout === 'half', inverse, out.buf);
     release(d, src);
     return out;

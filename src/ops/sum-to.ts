@@ -2,7 +2,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
-import { dense, emptyLike, release } from './alloc.js';
+import { dense, outputLike, release } from './alloc.js';
 
 /** Sums g down to shape (the inverse of broadcasting shape up to g.shape). Not recorded: used by backwards. */
 export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
@@ -14,7 +14,7 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
     if (!keep[i] && shape[i - lead] !== 1) throw new ShapeError(`sumTo: cannot reduce ${fmtShape(g.shape)} to ${fmtShape(shape)}`);
   }
   const gd = dense(g);
-  const out = emptyLike(g, shape);
+  const out = outputLike(g, shape);
   g.backend.sumReduce(gd.buf, g.shape, keep, out.buf);
   release(gd, g);
   return out;

@@ -5,12 +5,12 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { OpName } from '../tensor/op-names.js';
 import { record } from '../autograd/tape.js';
 import { checkNumber, checkTensor } from './validate.js';
-import { dense, emptyLike, release } from './alloc.js';
+import { dense, outputLike, release } from './alloc.js';
 import { mul, binaryKernel } from './binary.js';
 
 function run(op: UnaryOp, x: Tensor, alpha = 0, beta = 0): Tensor {
   const xd = dense(x);
-  const out = emptyLike(x);
+  const out = outputLike(x);
   x.backend.unary(op, xd.buf, out.buf, x.size, alpha, beta);
   release(xd, x);
   return out;

@@ -4,7 +4,7 @@ import { record } from '../autograd/tape.js';
 import { ArgumentError, IndexError, ShapeError } from '../util/errors.js';
 import { checkShape, contiguousStrides, fmtShape, normDim, numel } from '../util/shape.js';
 import { checkTensor } from './validate.js';
-import { emptyLike } from './alloc.js';
+import { emptyLike, outputLike } from './alloc.js';
 
 function viewOf(x: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
   return new Tensor({ storage: x.storage, shape, strides, offset, dtype: x.dtype, backend: x.backend });
@@ -12,7 +12,7 @@ function viewOf(x: Tensor, shape: readonly number[], strides: readonly number[],
 
 /** Unrecorded contiguous copy (or x itself when already contiguous... always a new tensor object). */
 function copyContiguous(x: Tensor): Tensor {
-  const out = emptyLike(x);
+  const out = outputLike(x);
   x.backend.copyStrided(x.buf, x.offset, x.strides, out.buf, 0, contiguousStrides(x.shape), x.shape);
   return out;
 }
@@ -106,7 +106,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   return record(out, 'expand', [x], (g) => {
     const keep = shape.map((d, i) => i >= lead && x.shape[i - lead] === d);
     const gd = g.isDense() ? g : copyContiguous(g);
-    const gx = emptyLike(g, x.shape);
+    const gx = outputLike(g, x.shape);
     g.backend.sumReduce(gd.buf, shape, keep, gx.buf);
     return [gx];
   });

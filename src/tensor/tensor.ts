@@ -104,15 +104,16 @@ export class Tensor {
     trackInScope(this);
   }
 
-  /** A new contiguous tensor; its storage is zero-filled. */
-  static empty(shape: Shape, opts: { dtype?: DType; backend?: Backend; category?: MemoryCategory } = {}): Tensor {
+  /** A new contiguous tensor; its storage is zero-filled, or left with unspecified contents when `uninitialized`
+   *  (for an output that a kernel writes in full). */
+  static empty(shape: Shape, opts: { dtype?: DType; backend?: Backend; category?: MemoryCategory; uninitialized?: boolean } = {}): Tensor {
     const backend = opts.backend ?? defaultBackend();
     const dtype = opts.dtype ?? 'float32';
     const n = numel(shape);
     if (dtype === 'bfloat16') { // bf16 bits are plain memory that kernels widen; never from the backend's pool
       return new Tensor({ storage: bf16Storage(backend, n, opts.category ?? 'activations'), shape, dtype, backend });
     }
-    const buf = allocBuffer(backend, dtype, n);
+    const buf = allocBuffer(backend, dtype, n, !opts.uninitialized);
     const storage = new Storage(buf, opts.category ?? 'activations', { backend, dtype }, n * BYTES_PER_ELEMENT[dtype]);
     return new Tensor({ storage, shape, dtype, backend });
   }
