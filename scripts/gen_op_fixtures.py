@@ -184,6 +184,10 @@ def op_ref(op, a, xs):
         return softmax_ref(x, a.get("causal", False))
     if op == "attention":
         return attention_ref(xs[0], xs[1], xs[2], a.get("causal", True), a.get("scale"))
+    if op == "qkvAttention":  # GPT-2's packed (B, T, 3C) c_attn output, split into heads, merged back to (B, T, C)
+        B, T, C3 = x.shape
+        q, k, v = (p.reshape(B, T, a["nh"], -1).transpose(1, 2) for p in x.split(C3 // 3, -1))
+        return attention_ref(q, k, v, a.get("causal", True), a.get("scale")).transpose(1, 2).reshape(B, T, C3 // 3)
     if op == "rope":
         return rope_ref(x, a["theta"], a["start"], a["layout"])
     if op == "crossEntropy":
@@ -324,6 +328,10 @@ CASES = [
     ("linearCrossEntropy frozen weight", "linearCrossEntropy", {"targets": [3, -100, 0, 2], "chunkRows": 1},
      [I([4, 3]), I([7, 3], grad=False), I([7])]),
     ("linearCrossEntropy transposed x", "linearCrossEntropy", {"targets": [2, 6, 1], "chunkRows": 64}, [I([3, 4], T_), I([7, 4])]),
+    # GPT-2's attention straight from the packed c_attn output (appended last: earlier cases keep their draws)
+    ("qkvAttention", "qkvAttention", {"nh": 2}, [I([2, 4, 12])]),
+    ("qkvAttention non-causal scale", "qkvAttention", {"nh": 3, "causal": False, "scale": 0.6}, [I([1, 3, 18])]),
+    ("qkvAttention sliced", "qkvAttention", {"nh": 2}, [I([1, 3, 12], S(2, 2, 16))]),
 ]
 
 

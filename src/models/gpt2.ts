@@ -23,11 +23,12 @@ class Gpt2Attention extends Module {
     const [B, T, C] = x.shape;
     const nh = this.cfg.nHead;
     const hs = C / nh;
+    if (!cache) return this.c_proj.forward(F.qkvAttention(this.c_attn.forward(x), nh)); // (B, T, 3C) -> (B, T, C)
     const qkv = F.reshape(this.c_attn.forward(x), [B, T, 3, nh, hs]); // (B, T, 3, nh, hs)
     const heads = F.permute(qkv, [2, 0, 3, 1, 4]); // (3, B, nh, T, hs)
     const part = (i: number) => F.reshape(F.slice(heads, 0, i, i + 1), [B, nh, T, hs]); // (B, nh, T, hs)
     let [q, k, v] = [part(0), part(1), part(2)];
-    if (cache) [k, v] = cache.update(layer, k, v); // (B, nh, Tpast + T, hs)
+    [k, v] = cache.update(layer, k, v); // (B, nh, Tpast + T, hs)
     const y = F.attention(q, k, v); // (B, nh, T, hs)
     const merged = F.reshape(F.permute(y, [0, 2, 1, 3]), [B, T, C]); // (B, T, C)
     return this.c_proj.forward(merged);

@@ -1,11 +1,13 @@
 // Fused scaled-dot-product self-attention with a causal mask and grouped-query heads (GQA): each group of
-// nh / nkv query heads shares one key/value head, as HF's repeat_kv. Saves the probabilities for backward.
+// nh / nkv query heads shares one key/value head, as HF's repeat_kv; and its form for GPT-2's packed q|k|v
+// projection. Both save the probabilities for backward.
 import type { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
 import { checkNumber, checkOpts, checkRank, checkSame, checkTensor } from './validate.js';
 import { copies, dense, outputLike } from './alloc.js';
+import { attendHeads, attendHeadsBackward, denseHeads, type AttnDims, type Heads } from './attention-heads.js';
 
 export interface AttentionOpts {
   /** Mask future keys (default true). With a longer key axis (KV cache), query t sees keys <= t + Tk - T. */
@@ -35,50 +37,55 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts =
   if (causal && Tk < T) throw new ShapeError(`attention: causal attention needs at least as many keys (${Tk}) as queries (${T})`);
   const scale = checkNumber('attention', 'scale', opts.scale ?? 1 / Math.sqrt(hs));
   const group = nh / nkv;
-  const batch = B * nkv;
-  const GT = group * T; // query rows per kv head: q viewed as (B*nkv, group*T, hs)
+  const d: AttnDims = { B, nkv, GT: group * T, T, Tk, hs, scale, causal }; // q viewed as (B, nkv, group*T, hs)
   const be = q.backend;
   const qd = dense(q);
   const kd = dense(k);
   const vd = dense(v);
-  const gemm = (transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
-    a: Tensor, b: Tensor, c: Tensor) => be.gemm({
-    transA, transB, M, N, K, alpha, beta: 0, batch,
-    a: a.buf, aOffset: 0, lda: transA ? M : K, aBatchStride: M * K,
-    b: b.buf, bOffset: 0, ldb: transB ? K : N, bBatchStride: K * N,
-    c: c.buf, cOffset: 0, ldc: N, cBatchStride: M * N,
-  });
-  const scores = outputLike(q, [B, nh, T, Tk]); // (B*nkv, GT, Tk)
-  gemm(false, true, GT, Tk, hs, scale, qd, kd, scores);
-  const probs = outputLike(scores);
-  be.softmax(scores.buf, probs.buf, B * nh * T, Tk, causal ? T : 0);
-  scores.dispose();
-  const out = outputLike(q); // (B*nkv, GT, hs)
-  gemm(false, false, GT, hs, Tk, 1, probs, vd, out);
-  // d attention: dV = Pᵀ dO; dP = dO Vᵀ; dS = P (dP - rowsum(dP P)); dQ = scale dS K; dK = scale dSᵀ Q
+  const heads = (t: Tensor, rows: number) => denseHeads(t, nkv, rows, hs);
+  const out = outputLike(q); // (B, nh, T, hs)
+  const probs = attendHeads(be, d, heads(qd, d.GT), heads(kd, Tk), heads(vd, Tk), heads(out, d.GT));
   return record(out, 'attention', [q, k, v], (g, needs) => {
     const gd = dense(g);
-    let gv: Tensor | null = null;
-    if (needs[2]) {
-      gv = outputLike(v);
-      gemm(true, false, Tk, hs, GT, 1, probs, gd, gv);
-    }
-    let gq: Tensor | null = null;
-    let gk: Tensor | null = null;
-    if (needs[0] || needs[1]) {
-      const gp = outputLike(probs);
-      gemm(false, true, GT, Tk, hs, 1, gd, vd, gp);
-      const gs = outputLike(probs);
-      be.softmaxBackward(probs.buf, gp.buf, gs.buf, B * nh * T, Tk);
-      if (needs[0]) {
-        gq = outputLike(q);
-        gemm(false, false, GT, hs, Tk, scale, gs, kd, gq);
-      }
-      if (needs[1]) {
-        gk = outputLike(k);
-        gemm(true, false, Tk, hs, GT, scale, gs, qd, gk);
-      }
-    }
+    const gq = needs[0] ? outputLike(q) : null;
+    const gk = needs[1] ? outputLike(k) : null;
+    const gv = needs[2] ? outputLike(v) : null;
+    attendHeadsBackward(be, d, heads(qd, d.GT), heads(kd, Tk), heads(vd, Tk), probs, heads(gd, d.GT),
+      gq && heads(gq, d.GT), gk && heads(gk, Tk), gv && heads(gv, Tk));
     return [gq, gk, gv];
   }, [qd, kd, vd, probs], [probs, ...copies([qd, q], [kd, k], [vd, v])]);
+}
+
+/** GPT-2's self-attention straight from the packed c_attn output: qkv (B, T, 3*C) holding q, k and v (each nh
+ *  heads of hs = C/nh) along its last dim -> (B, T, C), the heads merged. The same as splitting qkv into
+ *  (B, nh, T, hs) heads, attention() and merging them back, without the split and merge copies in forward or
+ *  backward: the GEMMs read and write the heads where they lie. */
+export function qkvAttention(qkv: Tensor, nh: number, opts: AttentionOpts = {}): Tensor {
+  checkTensor('qkvAttention', 'qkv', qkv);
+  opts = checkOpts('qkvAttention', opts);
+  checkRank('qkvAttention', 'qkv', qkv, 3);
+  checkNumber('qkvAttention', 'nh', nh, { integer: true, min: 1 });
+  const [B, T, C3] = qkv.shape;
+  const C = C3 / 3;
+  if (!Number.isInteger(C) || C % nh !== 0) {
+    throw new ShapeError(`qkvAttention: qkv ${fmtShape(qkv.shape)} must be (B, T, 3*C) with C a multiple of ${nh} heads`);
+  }
+  const causal = opts.causal ?? true;
+  if (typeof causal !== 'boolean') throw new ArgumentError('qkvAttention: causal must be a boolean');
+  const hs = C / nh;
+  const scale = checkNumber('qkvAttention', 'scale', opts.scale ?? 1 / Math.sqrt(hs));
+  const d: AttnDims = { B, nkv: nh, GT: T, T, Tk: T, hs, scale, causal };
+  const be = qkv.backend;
+  const xd = dense(qkv);
+  // Head h of q, k or v (part 0, 1, 2) in a (B, T, 3C) buffer: rows t at stride 3C, from column part*C + h*hs.
+  const part = (t: Tensor, i: number): Heads => ({ t, offset: i * C, ld: 3 * C, hStride: hs, bStride: T * 3 * C });
+  const merged = (t: Tensor): Heads => ({ t, offset: t.offset, ld: C, hStride: hs, bStride: T * C }); // (B, T, C)
+  const out = outputLike(qkv, [B, T, C]);
+  const probs = attendHeads(be, d, part(xd, 0), part(xd, 1), part(xd, 2), merged(out));
+  return record(out, 'qkvAttention', [qkv], (g) => {
+    const gd = dense(g);
+    const gx = outputLike(qkv); // its three parts are written in full
+    attendHeadsBackward(be, d, part(xd, 0), part(xd, 1), part(xd, 2), probs, merged(gd), part(gx, 0), part(gx, 1), part(gx, 2));
+    return [gx];
+  }, [xd, probs], [probs, ...copies([xd, qkv])]);
 }

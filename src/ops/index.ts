@@ -9,7 +9,7 @@ import { matmul, linear } from './matmul.js';
 import { embedding } from './embedding.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { softmax } from './softmax.js';
-import { attention } from './attention.js';
+import { attention, qkvAttention } from './attention.js';
 import { rope } from './rope.js';
 import { crossEntropy } from './cross-entropy.js';
 import { linearCrossEntropy } from './linear-cross-entropy.js';
@@ -24,7 +24,7 @@ export const OPS = {
   affine, scale, addScalar, neg, exp, log, sqrt, rsqrt, tanh, sigmoid, relu, square, pow, gelu, silu,
   sum, mean,
   reshape, permute, transpose, slice, expand, contiguous, concat,
-  matmul, linear, embedding, layerNorm, rmsNorm, softmax, attention, rope, crossEntropy, linearCrossEntropy, dropout,
+  matmul, linear, embedding, layerNorm, rmsNorm, softmax, attention, qkvAttention, rope, crossEntropy, linearCrossEntropy, dropout,
 } as const satisfies Record<OpName, (...args: never[]) => unknown>;
 
 export {
@@ -32,7 +32,7 @@ export {
   affine, scale, addScalar, neg, exp, log, sqrt, rsqrt, tanh, sigmoid, relu, square, pow, gelu, silu,
   sum, mean,
   reshape, permute, transpose, slice, expand, contiguous, concat,
-  matmul, linear, embedding, layerNorm, rmsNorm, softmax, attention, rope, crossEntropy, linearCrossEntropy, dropout,
+  matmul, linear, embedding, layerNorm, rmsNorm, softmax, attention, qkvAttention, rope, crossEntropy, linearCrossEntropy, dropout,
 };
 export { ropeTables } from './rope.js';
 export { tensor, zeros, ones, randn } from './creation.js';

@@ -5,7 +5,7 @@ export const OP_NAMES = [
   'affine', 'scale', 'addScalar', 'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'square', 'pow', 'gelu', 'silu',
   'sum', 'mean',
   'reshape', 'permute', 'transpose', 'slice', 'expand', 'contiguous', 'concat',
-  'matmul', 'linear', 'embedding', 'layerNorm', 'rmsNorm', 'softmax', 'attention', 'rope',
+  'matmul', 'linear', 'embedding', 'layerNorm', 'rmsNorm', 'softmax', 'attention', 'qkvAttention', 'rope',
   'crossEntropy', 'linearCrossEntropy', 'dropout',
 ] as const;
 export type OpName = (typeof OP_NAMES)[number];

@@ -95,6 +95,7 @@ const CASES: Record<OpName, [(xs: Tensor[], dtype: DType, backend: Backend) => T
   rmsNorm: [([x, w]) => ops.rmsNorm(x, w, 1e-6), [{ shape: [2, 3, 6] }, { shape: [6], requiresGrad: false }]],
   softmax: [([x]) => ops.softmax(x, { causal: true }), [{ shape: [2, 4, 4] }]],
   attention: [([q, k, v]) => ops.attention(q, k, v), [{ shape: [1, 4, 3, 2] }, { shape: [1, 2, 3, 2] }, { shape: [1, 2, 3, 2] }]],
+  qkvAttention: [([qkv]) => ops.qkvAttention(qkv, 2), [{ shape: [2, 3, 12] }]],
   rope: [([x], dtype, backend) => { const { cos, sin } = tables(3, 4, dtype, backend); return ops.rope(x, cos, sin, 'half'); }, [{ shape: [2, 2, 3, 4] }]],
   crossEntropy: [([x]) => ops.crossEntropy(x, Int32Array.from([1, -100, 4, -100, 0, 3])), [{ shape: [2, 3, 5] }]],
   dropout: [([x]) => ops.dropout(x, 0.3, new Rng(5)), [{ shape: [4, 5] }]],

@@ -50,7 +50,7 @@ const valid: Record<string, () => Arg[]> = {
   matmul: () => [t([2, 3, 4]), t([4, 5])], linear: () => [t([2, 4]), t([3, 4]), t([3])],
   embedding: () => [t([6, 4]), Int32Array.from([1, 2, 5]), [3]], layerNorm: () => [t([2, 4]), t([4]), t([4]), 1e-5],
   rmsNorm: () => [t([2, 4]), t([4]), 1e-6], softmax: () => [t([2, 4, 4]), { causal: true }],
-  attention: () => [t([1, 4, 3, 2]), t([1, 2, 3, 2]), t([1, 2, 3, 2])],
+  attention: () => [t([1, 4, 3, 2]), t([1, 2, 3, 2]), t([1, 2, 3, 2])], qkvAttention: () => [t([2, 3, 12]), 2],
   rope: () => { const { cos, sin } = ops.ropeTables(3, 4, 10000, 0, { backend: be }); return [t([2, 3, 4]), cos, sin, 'half']; },
   crossEntropy: () => [t([3, 5]), Int32Array.from([0, 4, -100])], dropout: () => [t([4, 4]), 0.5, new Rng(1)],
   linearCrossEntropy: () => [t([3, 4]), t([5, 4]), t([5]), Int32Array.from([0, 4, -100]), { chunkRows: 2 }],

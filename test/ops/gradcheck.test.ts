@@ -71,6 +71,8 @@ const cases: Case[] = [
   ['attention GQA', ([q, k, v]) => ops.attention(q, k, v), [{ shape: [1, 4, 3, 2] }, { shape: [1, 2, 3, 2] }, { shape: [1, 2, 3, 2] }]],
   ['attention KV longer', ([q, k, v]) => ops.attention(q, k, v), [{ shape: [1, 2, 2, 2] }, { shape: [1, 1, 5, 2] }, { shape: [1, 1, 5, 2] }]],
   ['attention non-causal', ([q, k, v]) => ops.attention(q, k, v, { causal: false }), [{ shape: [1, 2, 3, 2] }, { shape: [1, 2, 4, 2] }, { shape: [1, 2, 4, 2] }]],
+  ['qkvAttention', ([qkv]) => ops.qkvAttention(qkv, 2), [{ shape: [2, 4, 12] }]],
+  ['qkvAttention non-causal', ([qkv]) => ops.qkvAttention(qkv, 3, { causal: false, scale: 0.6 }), [{ shape: [1, 3, 9] }]],
   ['attention transposed q', ([q, k, v]) => ops.attention(q, k, v), [{ shape: [1, 2, 3, 3], transposed: true }, { shape: [1, 2, 3, 3] }, { shape: [1, 2, 3, 3] }]],
   ['rope half', ([x]) => { const { cos, sin } = tables(3, 4); return ops.rope(x, cos, sin, 'half'); }, [{ shape: [2, 2, 3, 4] }]],
   ['rope interleaved', ([x]) => { const { cos, sin } = tables(3, 6); return ops.rope(x, cos, sin, 'interleaved'); }, [{ shape: [2, 3, 6] }]],

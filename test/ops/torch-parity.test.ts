@@ -94,6 +94,7 @@ function runOp(c: CaseFx, xs: Tensor[], dtype: DType, backend: Backend): Tensor 
     case 'rmsNorm': return ops.rmsNorm(x, y, a.eps);
     case 'softmax': return ops.softmax(x, { causal: a.causal ?? false });
     case 'attention': return ops.attention(x, y, z, { causal: a.causal ?? true, scale: a.scale });
+    case 'qkvAttention': return ops.qkvAttention(x, a.nh, { causal: a.causal ?? true, scale: a.scale });
     case 'rope': {
       const [T, hs] = x.shape.slice(-2);
       const { cos, sin } = ops.ropeTables(T, hs, a.theta, a.start, { dtype, backend });
