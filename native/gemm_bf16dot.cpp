@@ -198,11 +198,23 @@ void pack_a_dp(bool transA, const float* A, int64_t lda, int64_t i0, int64_t k0,
 }
 
 // n consecutive values (masked lanes read as zero, never fault) as bfloat16 bits: float32 rounded by
-// vcvtneps2bf16, bfloat16 loaded as it is. 16 values into a __m256i, 8 into a __m128i.
+// vcvtneps2bf16, bfloat16 loaded as it is. 16 values into a __m256i.
 inline __m256i load16_bf16(const uint16_t* p, __mmask16 m) { return _mm256_maskz_loadu_epi16(m, p); }
 inline __m256i load16_bf16(const float* p, __mmask16 m) { return (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, p)); }
-inline __m128i load8_bf16(const uint16_t* p, __mmask8 m) { return _mm_maskz_loadu_epi16(m, p); }
-inline __m128i load8_bf16(const float* p, __mmask8 m) { return (__m128i)_mm256_cvtneps_pbh(_mm256_maskz_loadu_ps(m, p)); }
+
+// 16 values of row e (lanes 0-15) and of row o (lanes 16-31; zero when o is null) as bfloat16 bits. float32 rows
+// are rounded by one vcvtne2ps2bf16 (its second operand fills the low half), as the other packings round.
+inline __m512i load_rows16_bf16(const uint16_t* e, const uint16_t* o, __mmask16 m) {
+  const __m256i lo = _mm256_maskz_loadu_epi16(m, e), hi = o ? _mm256_maskz_loadu_epi16(m, o) : _mm256_setzero_si256();
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+inline __m512i load_rows16_bf16(const float* e, const float* o, __mmask16 m) {
+  const __m512 lo = _mm512_maskz_loadu_ps(m, e), hi = o ? _mm512_maskz_loadu_ps(m, o) : _mm512_setzero_ps();
+  return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+}
+// vpermw indices: word 2j takes lane j (row 2p), word 2j+1 lane 16 + j (row 2p+1): 16 pairs.
+alignas(64) constexpr uint16_t kInterleave16[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
+                                                    8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
 
 // op(B) (float32 rounded to bfloat16, or bfloat16 bits) as pairs, panels of ceil(kc/2) pairs x 48 columns.
 template <typename T>
@@ -229,17 +241,17 @@ void pack_b_dp(bool transB, const T* B, int64_t ldb, int64_t k0, int64_t j0, int
       }
       continue;
     }
-    // B is (K, N): rows 2p and 2p+1 interleaved, 8 columns at a time.
+    // B is (K, N): rows 2p and 2p+1 interleaved, 16 columns at a time: both rows' 16 values as bfloat16 in one
+    // register (row 2p low, 2p+1 high), then one vpermw into 16 pairs.
+    const __m512i interleave = _mm512_loadu_si512(kInterleave16);
     for (int64_t p = 0; p < kp; ++p) {
       const T* e = B + (k0 + 2 * p) * ldb + j0 + jp;
       const T* o = 2 * p + 1 < kc ? e + ldb : nullptr;
-      for (int c = 0; c < kNRd; c += 8) {
-        const int64_t n = std::clamp<int64_t>(nr - c, 0, 8);
-        const __mmask8 m = static_cast<__mmask8>((1u << n) - 1);
-        const __m128i x = load8_bf16(e + c, m);
-        const __m128i y = o ? load8_bf16(o + c, m) : _mm_setzero_si128();
-        _mm_store_si128(reinterpret_cast<__m128i*>(dst + p * kNRd + c), _mm_unpacklo_epi16(x, y));
-        _mm_store_si128(reinterpret_cast<__m128i*>(dst + p * kNRd + c + 4), _mm_unpackhi_epi16(x, y));
+      for (int c = 0; c < kNRd; c += 16) {
+        const int64_t n = std::clamp<int64_t>(nr - c, 0, 16);
+        const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
+        const __m512i eo = load_rows16_bf16(e + c, o ? o + c : nullptr, m);
+        _mm512_storeu_si512(dst + p * kNRd + c, _mm512_permutexvar_epi16(interleave, eo));
       }
     }
   }
