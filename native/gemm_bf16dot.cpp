@@ -197,20 +197,40 @@ void pack_a_dp(bool transA, const float* A, int64_t lda, int64_t i0, int64_t k0,
   }
 }
 
-// n consecutive values (masked lanes read as zero, never fault) as bfloat16 bits: float32 rounded by
-// vcvtneps2bf16, bfloat16 loaded as it is. 16 values into a __m256i.
-inline __m256i load16_bf16(const uint16_t* p, __mmask16 m) { return _mm256_maskz_loadu_epi16(m, p); }
-inline __m256i load16_bf16(const float* p, __mmask16 m) { return (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, p)); }
 
-// 16 values of row e (lanes 0-15) and of row o (lanes 16-31; zero when o is null) as bfloat16 bits. float32 rows
-// are rounded by one vcvtne2ps2bf16 (its second operand fills the low half), as the other packings round.
+// 16 values of row e (lanes 0-15) and of row o (lanes 16-31) as bfloat16 bits; a null row, and masked lanes, read
+// as zero (never fault). float32 rows are rounded by one vcvtne2ps2bf16 (its second operand fills the low half).
 inline __m512i load_rows16_bf16(const uint16_t* e, const uint16_t* o, __mmask16 m) {
-  const __m256i lo = _mm256_maskz_loadu_epi16(m, e), hi = o ? _mm256_maskz_loadu_epi16(m, o) : _mm256_setzero_si256();
+  const __m256i lo = e ? _mm256_maskz_loadu_epi16(m, e) : _mm256_setzero_si256();
+  const __m256i hi = o ? _mm256_maskz_loadu_epi16(m, o) : _mm256_setzero_si256();
   return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 inline __m512i load_rows16_bf16(const float* e, const float* o, __mmask16 m) {
-  const __m512 lo = _mm512_maskz_loadu_ps(m, e), hi = o ? _mm512_maskz_loadu_ps(m, o) : _mm512_setzero_ps();
+  const __m512 lo = e ? _mm512_maskz_loadu_ps(m, e) : _mm512_setzero_ps();
+  const __m512 hi = o ? _mm512_maskz_loadu_ps(m, o) : _mm512_setzero_ps();
   return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+}
+
+// transpose8 (gemm_x86.h) on each 256-bit half of 8 zmm registers at once: two 8 x 8 transposes of 32-bit words.
+inline void transpose8_halves(__m512 r[8]) {
+  __m512 t[8], s[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 2; ++i) {  // s0..s3 from t0..t3, s4..s7 from t4..t7, as in transpose8
+    s[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    s[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    s[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    s[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  // permute2f128 0x20 / 0x31 within each half: 128-bit lanes (a0, b0, a2, b2) / (a1, b1, a3, b3).
+  const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+  const __m512i hi = _mm512_setr_epi32(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm512_permutex2var_ps(s[i], lo, s[i + 4]);
+    r[i + 4] = _mm512_permutex2var_ps(s[i], hi, s[i + 4]);
+  }
 }
 // vpermw indices: word 2j takes lane j (row 2p), word 2j+1 lane 16 + j (row 2p+1): 16 pairs.
 alignas(64) constexpr uint16_t kInterleave16[32] = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23,
@@ -223,20 +243,20 @@ void pack_b_dp(bool transB, const T* B, int64_t ldb, int64_t k0, int64_t j0, int
   for (int64_t jp = 0; jp < nc; jp += kNRd) {
     const int64_t nr = std::min<int64_t>(kNRd, nc - jp);
     float* dst = Bp + jp * kp;
-    if (transB) {  // B is (N, K): each row's k steps are already pairs; 8 rows x 8 pairs, transposed
+    if (transB) {  // B is (N, K): each row's k steps are already pairs; 16 rows x 8 pairs, transposed
       const T* rows[kNRd];
       for (int c = 0; c < kNRd; ++c) rows[c] = B + (j0 + jp + std::min<int64_t>(c, nr - 1)) * ldb + k0;
       for (int64_t k = 0; k < kc; k += 16) {
         const __mmask16 km = static_cast<__mmask16>(kc - k >= 16 ? 0xffffu : (1u << (kc - k)) - 1);
         const int64_t np = std::min<int64_t>(8, kp - k / 2);
-        for (int h = 0; h < kNRd / 8; ++h) {
-          __m256 v[8];
+        for (int h = 0; h < kNRd / 16; ++h) {
+          __m512 v[8];  // v[r]: the 8 pairs of column h*16 + r (low half) and of column h*16 + 8 + r (high half)
           for (int r = 0; r < 8; ++r) {
-            const int c = h * 8 + r;
-            v[r] = c < nr ? _mm256_castsi256_ps(load16_bf16(rows[c] + k, km)) : _mm256_setzero_ps();
+            const int c = h * 16 + r;
+            v[r] = _mm512_castsi512_ps(load_rows16_bf16(c < nr ? rows[c] + k : nullptr, c + 8 < nr ? rows[c + 8] + k : nullptr, km));
           }
-          transpose8(v);
-          for (int t = 0; t < np; ++t) _mm256_store_ps(dst + (k / 2 + t) * kNRd + h * 8, v[t]);
+          transpose8_halves(v);  // v[t]: pair t of columns h*16 .. h*16 + 15
+          for (int t = 0; t < np; ++t) _mm512_storeu_ps(dst + (k / 2 + t) * kNRd + h * 16, v[t]);
         }
       }
       continue;
