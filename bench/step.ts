@@ -90,7 +90,6 @@ async function child(spec: { shape: string; method: Method; steps: number; threa
 }
 
 // ---- parent: FMA peak, rows, PyTorch, table ----------------------------------------------------------------
-/** The addon's FMA loop at the widest ISA it may use (best of 3), and that ISA. */
 /** One table row; MFU = counted FLOPs / median seconds / the FMA peak. */
 function row(r: { shape: Shape; m: Method; ours: ChildResult; theirs: ChildResult | null }, peakGflops: number, tThreads: number): string {
   const { shape, m, ours, theirs } = r;
@@ -100,6 +99,7 @@ function row(r: { shape: Shape; m: Method; ours: ChildResult; theirs: ChildResul
     (theirs ? `${spread(theirs.seconds)} | ${tThreads} | ${gib(theirs.maxrssKb)} | ${(median(ours.seconds) / median(theirs.seconds)).toFixed(2)} |` : '| | | |');
 }
 
+/** The addon's FMA loop at the widest ISA it may use (best of 3), and that ISA. */
 async function fmaPeak(threads: number): Promise<{ gflops: number; isa: string }> {
   const { nativeAddon } = await import('../src/backends/cpu-native.js');
   const N = nativeAddon();

@@ -4,10 +4,11 @@
 # active) trains an fp32 master made from its bf16 value with torch AdamW (fp32 grads and state); a block
 # leaving the active set has its master rounded back to bf16 (round to nearest even) and dropped. Compute is
 # float32. Both LISA state modes ('reset' pops the AdamW state of leaving blocks, 'keep' retains it).
-# Also test/fixtures/autocast.json (its own file, to keep each fixture under 1 MB): the loss and every gradient of the fp32 tiny Llama on the first batch three ways: plain float32;
-# under torch.autocast('cpu', dtype=torch.bfloat16) (attention's two products kept in fp32 as lisa-tune keeps
-# them, the logits widened for the loss); and "emulated", lisa-tune's matmulPrecision bfloat16 semantics in
-# float64 (every linear/head product on bf16-rounded operands, forward and both backward products).
+# Also test/fixtures/autocast.json (its own file, to keep each fixture under 1 MB): the loss and every gradient of
+# the fp32 tiny Llama on the first batch three ways: plain float32; under torch.autocast('cpu', dtype=torch.bfloat16)
+# (attention's two products kept in fp32 as lisa-tune keeps them, the logits widened for the loss); and "emulated",
+# lisa-tune's matmulPrecision bfloat16 semantics in float64 (every linear/head product on bf16-rounded operands,
+# forward and both backward products).
 # Run with Debian's PyTorch: /usr/bin/python3 scripts/gen_bf16_fixture.py
 import json, os
 import numpy as np

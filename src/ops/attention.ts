@@ -78,7 +78,7 @@ export function qkvAttention(qkv: Tensor, nh: number, opts: AttentionOpts = {}):
   const be = qkv.backend;
   const xd = dense(qkv);
   // Head h of q, k or v (part 0, 1, 2) in a (B, T, 3C) buffer: rows t at stride 3C, from column part*C + h*hs.
-  const part = (t: Tensor, i: number): Heads => ({ t, offset: i * C, ld: 3 * C, hStride: hs, bStride: T * 3 * C });
+  const part = (t: Tensor, i: number): Heads => ({ t, offset: t.offset + i * C, ld: 3 * C, hStride: hs, bStride: T * 3 * C });
   const merged = (t: Tensor): Heads => ({ t, offset: t.offset, ld: C, hStride: hs, bStride: T * C }); // (B, T, C)
   const out = outputLike(qkv, [B, T, C]);
   const probs = attendHeads(be, d, part(xd, 0), part(xd, 1), part(xd, 2), merged(out));

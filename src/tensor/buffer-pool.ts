@@ -2,8 +2,9 @@
 // length and handed out again, so a training step reuses last step's memory instead of faulting in fresh pages.
 // A buffer is zeroed on reuse unless the caller will overwrite every element (an op's output: zeroing 1.2 GB
 // per GPT-2 step cost 5-7% of it). LISA_POISON_UNINIT=1 fills such buffers with NaN instead (test:sanitize
-// runs with it), so a kernel that reads an output it did not write shows up as NaN. Cached bytes are not live: accounting counts only buffers in use. Meta buffers hold no memory,
-// so they are never cached (their logical bytes would crowd out real buffers).
+// runs with it), so a kernel that reads an output it did not write shows up as NaN. Cached bytes are not live:
+// accounting counts only buffers in use. Meta buffers hold no memory, so they are never cached (their logical
+// bytes would crowd out real buffers).
 import type { Backend, Buf, DType } from '../backends/backend.js';
 
 const MIN_BYTES = 64 * 1024;
