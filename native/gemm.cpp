@@ -4,7 +4,9 @@
 //
 // JS exports:
 //   gemm(transA, transB, M, N, K, alpha, beta, batch, a, aOffset, lda, aBatchStride,
-//        b, bOffset, ldb, bBatchStride, c, cOffset, ldc, cBatchStride, bf16Dot?): void
+//        b, bOffset, ldb, bBatchStride, c, cOffset, ldc, cBatchStride, bf16Dot?, triangle?, triangleOffset?): void
+//     triangle (0 none, 1 lower, 2 upper) and triangleOffset: op(A) is promised zero on one side of a diagonal
+//     (GemmArgs.tri); the built-in kernels skip those k steps, the others compute the full product.
 //     bf16Dot (train.matmulPrecision 'bfloat16'): alpha*A and a float32 B are rounded to bfloat16 (RNE) while
 //     packing (a bfloat16 b is read as it is) and the product accumulates in fp32 (vdpbf16ps, or its exact
 //     emulation), whatever the impl.
@@ -255,6 +257,13 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   if (bh) g.Bh = bh + bOff;
   else g.B = b + bOff;
   g.C += cOff;
+  if (info.Length() > 21 && !info[21].IsUndefined()) {  // the triangle hint (GemmArgs.tri)
+    int64_t tri = 0;
+    if (!ArgInt(info, 21, "triangle (0 none, 1 lower, 2 upper)", 0, 2, &tri) ||
+        !ArgInt(info, 22, "triangleOffset", 0, kMax, &g.tri_off))
+      return env.Undefined();
+    g.tri = static_cast<int>(tri);
+  }
   lisa::run_gemm(p, info.Length() > 20 && info[20].ToBoolean().Value());
   return env.Undefined();
 }

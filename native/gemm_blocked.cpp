@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <numeric>
+#include <utility>
 
 #include "gemm_impl.h"
 #include "threadpool.h"
@@ -107,6 +108,24 @@ void prepack_b(const GemmArgs& g, const GemmKernels& kr, float* dst) {
     pack_b_any(g, kr, pc, 0, std::min(kc_max, g.K - pc), g.N, dst + n_pad * (pc / kr.kunit));
 }
 
+// [w0, w1): the packed k words of KC block [pc, pc+kc) in which rows [i, i+mr) of op(A) may be nonzero, given
+// g.tri; every word when g.tri is kTriNone. Empty (w1 <= w0) when those rows are zero over the whole block.
+inline std::pair<int64_t, int64_t> nonzero_words(const GemmArgs& g, const GemmKernels& kr, int64_t i, int64_t mr,
+                                                 int64_t pc, int64_t kc) {
+  int64_t k0 = 0, k1 = kc;  // k steps of the block
+  if (g.tri == kTriLower) k1 = std::min(kc, i + mr + g.tri_off - pc);  // row r: k <= r + off
+  if (g.tri == kTriUpper) k0 = std::max<int64_t>(0, i - g.tri_off - pc);  // row r: k >= r - off
+  if (k1 <= k0) return {0, 0};
+  return {k0 / kr.kunit, ceil_div(k1, kr.kunit)};
+}
+
+// C[0:mr, 0:nr] (row stride ldc) = beta * C; beta == 0 writes zeros without reading C.
+inline void scale_tile(float* C, int64_t ldc, int64_t mr, int64_t nr, float beta) {
+  if (beta == 1.0f) return;
+  for (int64_t r = 0; r < mr; ++r)
+    for (int64_t j = 0; j < nr; ++j) C[r * ldc + j] = beta == 0.0f ? 0.0f : beta * C[r * ldc + j];
+}
+
 // C[i0:i1, j0:j1] of one product, on the calling thread. Apre (then i0 == 0) / Bpre (then j0 is a multiple of
 // NR), when not null, hold the whole operand packed by prepack_a / prepack_b, and that operand is not re-packed.
 void gemm_tile(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1, const GemmKernels& kr,
@@ -142,16 +161,23 @@ void gemm_tile(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1
         // Macro-kernel: the B micro-panel (outer loop) stays in L1 while A micro-panels stream from L2.
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int64_t nr = std::min<int64_t>(NR, nc - jr);
-          const float* bp = Bp + jr * kw;
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int64_t mr = std::min<int64_t>(MR, mc - ir);
-            const float* ap = Ap + ir * kw;
+            // The packed k words this tile's rows of op(A) may be nonzero in (all of them unless g.tri).
+            const auto [w0, w1] = nonzero_words(g, kr, ic + ir, mr, pc, kc);
+            const float* ap = Ap + ir * kw + w0 * MR;
+            const float* bp = Bp + jr * kw + w0 * NR;
+            const int64_t ks = std::min(kc - w0 * kr.kunit, (w1 - w0) * kr.kunit);  // k steps from word w0
             float* c = g.C + (ic + ir) * g.ldc + jc + jr;
-            if (mr == MR && nr == NR) {
-              kr.kernel(kc, ap, bp, c, g.ldc, beta);
+            if (ks <= 0) {  // op(A) is all zero here: C = beta C
+              scale_tile(c, g.ldc, mr, nr, beta);
               continue;
             }
-            kr.kernel(kc, ap, bp, tmp, NR, 0.0f);  // edge tile: compute full, merge the valid part
+            if (mr == MR && nr == NR) {
+              kr.kernel(ks, ap, bp, c, g.ldc, beta);
+              continue;
+            }
+            kr.kernel(ks, ap, bp, tmp, NR, 0.0f);  // edge tile: compute full, merge the valid part
             for (int64_t r = 0; r < mr; ++r) {
               float* cr = c + r * g.ldc;
               const float* tr = tmp + r * NR;

@@ -20,7 +20,13 @@ struct GemmArgs {
   const uint16_t* Bh = nullptr;
   float* C;
   int64_t ldc;
+  // A promise that op(A) is zero on one side of a diagonal (causal attention's probabilities and their
+  // transpose), so the built-in driver skips those k steps; the result is the same. kTriLower: op(A)[i][k] == 0
+  // for k > i + tri_off; kTriUpper: op(A)[i][k] == 0 for k < i - tri_off.
+  int tri = 0;
+  int64_t tri_off = 0;
 };
+constexpr int kTriNone = 0, kTriLower = 1, kTriUpper = 2;
 
 // `batch` products; product b uses A + b*strideA, B + b*strideB, C + b*strideC (stride 0 broadcasts).
 struct GemmBatch {

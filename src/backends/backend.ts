@@ -53,6 +53,11 @@ export interface GemmArgs {
   b: Buf | Bf16Buf; bOffset: number; ldb: number; bBatchStride: number;
   c: Buf; cOffset: number; ldc: number; cBatchStride: number;
   bf16Dot?: boolean;
+  /** A promise that op(A) is zero on one side of a diagonal, so kernels may skip those terms (the result is the
+   *  same): 'lower': op(A)[i][k] = 0 for k > i + triangleOffset (causal attention's probabilities); 'upper':
+   *  op(A)[i][k] = 0 for k < i - triangleOffset (their transpose). */
+  triangle?: 'lower' | 'upper';
+  triangleOffset?: number;
 }
 
 /** Precision of the GEMMs of matmul, linear and the LM-head loss: 'float32' (exact products; a bfloat16 weight is

@@ -15,7 +15,8 @@ export interface NativeAddon {
   gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, beta: number,
     batch: number, a: F32, aOffset: number, lda: number, aBatchStride: number,
     b: F32 | Bf16Buf, bOffset: number, ldb: number, bBatchStride: number,
-    c: F32, cOffset: number, ldc: number, cBatchStride: number, bf16Dot?: boolean): void;
+    c: F32, cOffset: number, ldc: number, cBatchStride: number, bf16Dot?: boolean,
+    triangle?: number, triangleOffset?: number): void;
   /** impl: what a GEMM runs now; isa: the kernels' ISA level (the CPU's, capped by LISA_CPU / setCpuLevel). */
   gemmInfo(): {
     impl: string; isa: 'avx512' | 'avx2' | 'portable'; openblasAvailable: boolean; avx2: boolean; avx512: boolean;
@@ -72,6 +73,8 @@ export interface NativeAddon {
 
 /** Integer op codes passed to the addon: the index in UNARY_OPS / BINARY_OPS (native/kernels.h mirrors them). */
 export const UNARY_CODE = Object.fromEntries(UNARY_OPS.map((op, i) => [op, i])) as Record<UnaryOp, number>;
+/** GemmArgs.triangle as the addon's code (native/gemm_impl.h kTriLower, kTriUpper). */
+const TRIANGLE_CODE = { lower: 1, upper: 2 } as const;
 export const BINARY_CODE = Object.fromEntries(BINARY_OPS.map((op, i) => [op, i])) as Record<BinaryOp, number>;
 
 /** build/lisa_native.node, two levels above this file in both src/backends and dist/backends; LISA_NATIVE_ADDON
@@ -178,7 +181,8 @@ function makeBackend(N: NativeAddon): Backend {
     gemm(g: GemmArgs) {
       N.gemm(g.transA, g.transB, g.M, g.N, g.K, g.alpha, g.beta, g.batch,
         f(g.a), g.aOffset, g.lda, g.aBatchStride, bf(g.b), g.bOffset, g.ldb, g.bBatchStride,
-        f(g.c), g.cOffset, g.ldc, g.cBatchStride, g.bf16Dot === true);
+        f(g.c), g.cOffset, g.ldc, g.cBatchStride, g.bf16Dot === true,
+        g.triangle === undefined ? 0 : TRIANGLE_CODE[g.triangle], g.triangleOffset ?? 0);
     },
     softmax: (x, out, rows, cols, causalT) => N.softmax(f(x), f(out), rows, cols, causalT),
     softmaxBackward: (y, g, dx, rows, cols) => N.softmaxBackward(f(y), f(g), f(dx), rows, cols),

@@ -18,9 +18,10 @@ export const denseHeads = (t: Tensor, nkv: number, rows: number, cols: number): 
   ({ t, offset: t.offset, ld: cols, hStride: rows * cols, bStride: nkv * rows * cols });
 
 /** C[b,h] = alpha op(A[b,h]) op(B[b,h]) (beta 0) for every (b, h): one batched GEMM when every operand's batch
- *  stride is nkv head strides (dense), else one batched GEMM (over the kv heads) per b. */
+ *  stride is nkv head strides (dense), else one batched GEMM (over the kv heads) per b. `triangle`: op(A) is
+ *  causal probabilities (or their gradient), 'lower', or their transpose, 'upper' (GemmArgs.triangle). */
 function gemmHeads(be: Backend, d: AttnDims, transA: boolean, transB: boolean, M: number, N: number, K: number,
-  alpha: number, a: Heads, b: Heads, c: Heads): void {
+  alpha: number, a: Heads, b: Heads, c: Heads, triangle?: 'lower' | 'upper'): void {
   const uniform = [a, b, c].every((x) => x.bStride === d.nkv * x.hStride);
   const [calls, batch] = uniform ? [1, d.B * d.nkv] : [d.B, d.nkv];
   for (let i = 0; i < calls; i++) {
@@ -29,9 +30,14 @@ function gemmHeads(be: Backend, d: AttnDims, transA: boolean, transB: boolean, M
       a: a.t.buf, aOffset: a.offset + i * a.bStride, lda: a.ld, aBatchStride: a.hStride,
       b: b.t.buf, bOffset: b.offset + i * b.bStride, ldb: b.ld, bBatchStride: b.hStride,
       c: c.t.buf, cOffset: c.offset + i * c.bStride, ldc: c.ld, cBatchStride: c.hStride,
+      ...(triangle ? { triangle, triangleOffset: d.Tk - d.T } : {}),
     });
   }
 }
+
+/** Whether the probabilities (GT, Tk) of each head are lower-trapezoidal: row i is zero past column i + Tk - T.
+ *  With GQA (GT = group * T) the rows wrap every T, so only a single group qualifies. */
+const triangular = (d: AttnDims): boolean => d.causal && d.GT === d.T;
 
 /** out = softmax(scale q kᵀ, causal) v, written into out's heads. Returns the probabilities (B, nkv, GT, Tk),
  *  which the backward reads. */
@@ -43,7 +49,8 @@ export function attendHeads(be: Backend, d: AttnDims, q: Heads, k: Heads, v: Hea
   const probs = outputLike(scores);
   be.softmax(scores.buf, probs.buf, B * nkv * GT, Tk, d.causal ? T : 0);
   scores.dispose();
-  gemmHeads(be, d, false, false, GT, hs, Tk, 1, denseHeads(probs, nkv, GT, Tk), v, out);
+  const tri = triangular(d);
+  gemmHeads(be, d, false, false, GT, hs, Tk, 1, denseHeads(probs, nkv, GT, Tk), v, out, tri ? 'lower' : undefined);
   return probs;
 }
 
@@ -53,7 +60,9 @@ export function attendHeadsBackward(be: Backend, d: AttnDims, q: Heads, k: Heads
   g: Heads, gq: Heads | null, gk: Heads | null, gv: Heads | null): void {
   const { nkv, GT, Tk, hs } = d;
   const ph = denseHeads(probs, nkv, GT, Tk);
-  if (gv) gemmHeads(be, d, true, false, Tk, hs, GT, 1, ph, g, gv);
+  // P and dS = P (dP - rowsum) are zero above the causal diagonal: the products through them skip those terms.
+  const [lower, upper] = triangular(d) ? ['lower', 'upper'] as const : [undefined, undefined];
+  if (gv) gemmHeads(be, d, true, false, Tk, hs, GT, 1, ph, g, gv, upper);
   if (!gq && !gk) return;
   const gp = outputLike(probs);
   gemmHeads(be, d, false, true, GT, Tk, hs, 1, g, v, denseHeads(gp, nkv, GT, Tk));
@@ -61,7 +70,7 @@ export function attendHeadsBackward(be: Backend, d: AttnDims, q: Heads, k: Heads
   be.softmaxBackward(probs.buf, gp.buf, gs.buf, d.B * nkv * GT, Tk);
   gp.dispose();
   const sh = denseHeads(gs, nkv, GT, Tk);
-  if (gq) gemmHeads(be, d, false, false, GT, hs, Tk, d.scale, sh, k, gq);
-  if (gk) gemmHeads(be, d, true, false, Tk, hs, GT, d.scale, sh, q, gk);
+  if (gq) gemmHeads(be, d, false, false, GT, hs, Tk, d.scale, sh, k, gq, lower);
+  if (gk) gemmHeads(be, d, true, false, Tk, hs, GT, d.scale, sh, q, gk, upper);
   gs.dispose();
 }

@@ -212,6 +212,48 @@ describe.skipIf(!haveAddon)('native gemm', { timeout: 120_000 }, () => {
         }
         N!.setNumThreads(savedThreads);
       });
+
+      it('a triangle hint (zeros of op(A) skipped) gives the bits of the full product, fp32 and bf16 dot', () => {
+        N!.setGemmImpl(impl);
+        const r = rng(77);
+        let seed = 900;
+        for (const threads of [1, 2]) {
+          N!.setNumThreads(threads);
+          for (const [tri, code] of [['lower', 1], ['upper', 2]] as const) {
+            for (const [ta, tb] of TRANS) {
+              for (const [M, Nn, K, off, opts] of [
+                [37, 53, 40, 0, {}], [64, 64, 64, 0, { batch: 3 }], [100, 20, 450, 3, { pad: true, offsets: true }],
+                [250, 64, 260, 0, { beta: 0.5 }], [300, 30, 280, 0, {}], [9, 50, 700, 300, { alpha: 0.25, batch: 2 }],
+              ] as const) {
+                for (const bf16Dot of [false, true]) {
+                  const c = makeCase(r, ta, tb, M, Nn, K, opts);
+                  const { a, b, c: c0 } = arrays(c, rng(seed++), c.beta === 0 ? NaN : null);
+                  // Zero op(A)[i][k] outside the triangle: k > i + off (lower) or k < i - off (upper).
+                  for (let t = 0; t < c.batch; t++) {
+                    for (let i = 0; i < M; i++) {
+                      for (let k = 0; k < K; k++) {
+                        if (tri === 'lower' ? k <= i + off : k >= i - off) continue;
+                        a[c.aOffset + t * c.aBatchStride + (ta ? k * c.lda + i : i * c.lda + k)] = 0;
+                      }
+                    }
+                  }
+                  const run = (code: number) => {
+                    const out = Float32Array.from(c0);
+                    N!.gemm(ta, tb, M, Nn, K, c.alpha, c.beta, c.batch, a, c.aOffset, c.lda, c.aBatchStride,
+                      b, c.bOffset, c.ldb, c.bBatchStride, out, c.cOffset, c.ldc, c.cBatchStride, bf16Dot, code, off);
+                    return out;
+                  };
+                  const full = run(0), skipped = run(code);
+                  // Equal as numbers (a skipped 0 * b may leave a zero's sign different).
+                  const bad = full.findIndex((v, i) => !(v === skipped[i] || (Number.isNaN(v) && Number.isNaN(skipped[i]!))));
+                  expect(bad, `${impl} ${tri} ${JSON.stringify({ ta, tb, M, Nn, K, off, bf16Dot, threads })}`).toBe(-1);
+                }
+              }
+            }
+          }
+        }
+        N!.setNumThreads(savedThreads);
+      });
     });
   }
 
@@ -234,5 +276,8 @@ describe.skipIf(!haveAddon)('native gemm', { timeout: 120_000 }, () => {
     expect(() => N!.gemm(false, false, 3, 3, 4, 1, 0, 1, a, 0, 3, 0, b, 0, 3, 0, c, 0, 3, 0)).toThrow(/leading/);
     expect(() => N!.gemm(false, false, 3, 3, 4, 1, 0, 1, a, 0, 4, 0, b, 0, 3, 0, new Float64Array(9) as never, 0, 3, 0))
       .toThrow(/Float32Array/);
+    const c3 = new Float32Array(9);
+    expect(() => N!.gemm(false, false, 3, 3, 3, 1, 0, 1, a, 0, 3, 0, b, 0, 3, 0, c3, 0, 3, 0, false, 3, 0)).toThrow(/triangle/);
+    expect(() => N!.gemm(false, false, 3, 3, 3, 1, 0, 1, a, 0, 3, 0, b, 0, 3, 0, c3, 0, 3, 0, false, 1, -1)).toThrow(/triangleOffset/);
   });
 });
