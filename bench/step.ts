@@ -4,6 +4,7 @@
 // Prints one markdown table: min/median/max step seconds, peak RSS, the ratio and model FLOP utilisation.
 //   node --import tsx bench/step.ts [--rows gpt2-256,gpt2-512x4,llama-256] [--methods full,lora,lisa]
 //     [--steps 3] [--threads 2] [--torch-threads best|1|2] [--no-torch] [--profile] [--matmul-precision bfloat16]
+//   --methods also takes lisa-bf16 (LISA with matmulPrecision bfloat16; a default row on AVX512_BF16 CPUs).
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,9 @@ const SHAPES: Shape[] = [
   { id: 'gpt2-512x4', label: 'GPT-2-small, seq 512 x 4', B: 4, T: 512, hf: GPT2, torch: gpt2Torch },
   { id: 'llama-256', label: 'Llama 2048w 4 blocks, seq 256 x 1', B: 1, T: 256, hf: LLAMA, torch: llamaTorch },
 ];
-const METHODS = ['full', 'lora', 'lisa'] as const;
+// lisa-bf16: LISA under train.matmulPrecision bfloat16 (issue 13's acceptance 4; no torch counterpart: torch 1.13's
+// CPU autocast is not its best setting), run by default on CPUs with AVX512_BF16.
+const METHODS = ['full', 'lora', 'lisa', 'lisa-bf16'] as const;
 type Method = (typeof METHODS)[number];
 const RANK = 128, GAMMA = 2;
 const BIG_STEPS = 2; // timed steps of the seq-512 batch-4 row by default (each is ~8x a seq-256 step)
@@ -48,7 +51,7 @@ async function child(spec: { shape: string; method: Method; steps: number; threa
   const { Lisa } = await import('../src/finetune/lisa.js');
   const { Rng } = await import('../src/util/rng.js');
   const { setMatmulPrecision } = await import('../src/ops/matmul.js');
-  if (spec.bf16) setMatmulPrecision('bfloat16'); // train.matmulPrecision
+  if (spec.bf16 || spec.method === 'lisa-bf16') setMatmulPrecision('bfloat16'); // train.matmulPrecision
   const shape = SHAPES.find((s) => s.id === spec.shape)!;
   nativeAddon().setNumThreads(spec.threads);
   const prof = profileBackend(setDefaultBackend('cpu-native'));
@@ -94,7 +97,8 @@ async function child(spec: { shape: string; method: Method; steps: number; threa
 function row(r: { shape: Shape; m: Method; ours: ChildResult; theirs: ChildResult | null }, peakGflops: number, tThreads: number): string {
   const { shape, m, ours, theirs } = r;
   const mfu = ours.flops / median(ours.seconds) / (peakGflops * 1e9);
-  return `| ${shape.label} | ${m === 'lora' ? `LoRA r=${RANK}` : m === 'lisa' ? `LISA γ=${GAMMA}` : 'full'} | ${(ours.flops / 1e9).toFixed(0)} | ` +
+  const label = { full: 'full', lora: `LoRA r=${RANK}`, lisa: `LISA γ=${GAMMA}`, 'lisa-bf16': `LISA γ=${GAMMA}, bf16 matmul` }[m];
+  return `| ${shape.label} | ${label} | ${(ours.flops / 1e9).toFixed(0)} | ` +
     `${spread(ours.seconds)} | ${gib(ours.maxrssKb)} | ${(100 * mfu).toFixed(0)}% | ` +
     (theirs ? `${spread(theirs.seconds)} | ${tThreads} | ${gib(theirs.maxrssKb)} | ${(median(ours.seconds) / median(theirs.seconds)).toFixed(2)} |` : '| | | |');
 }
@@ -136,7 +140,9 @@ async function main(): Promise<void> {
     return;
   }
   const rows = opt('rows', SHAPES.map((s) => s.id).join(',')).split(',');
-  const methods = opt('methods', METHODS.join(',')).split(',') as Method[];
+  const { nativeAddon } = await import('../src/backends/cpu-native.js');
+  const defaults = METHODS.filter((m) => m !== 'lisa-bf16' || nativeAddon().gemmInfo().avx512bf16);
+  const methods = opt('methods', defaults.join(',')).split(',') as Method[];
   for (const r of rows) if (!SHAPES.some((s) => s.id === r)) throw new Error(`--rows: unknown row '${r}' (${SHAPES.map((s) => s.id).join(', ')})`);
   for (const m of methods) if (!METHODS.includes(m)) throw new Error(`--methods: unknown method '${m}' (${METHODS.join(', ')})`);
   const steps = Number(opt('steps', '3'));
@@ -163,7 +169,7 @@ async function main(): Promise<void> {
       const ours = runChild(id, m, steps, threads, profile);
       if (ours.profile) profiles.push(`### ${shape.label}, ${m}\n\n${ours.profile}\n`);
       let theirs: ChildResult | null = null;
-      if (withTorch) {
+      if (withTorch && m !== 'lisa-bf16') {
         if (tThreads === 0) {
           const one = runTorch(shape, m, steps, 1);
           const two = runTorch(shape, m, steps, 2);
@@ -184,6 +190,11 @@ async function main(): Promise<void> {
     ...results.map((r) => row(r, peak.gflops, tThreads)),
   ];
   console.log(`\n${table.join('\n')}`);
+  for (const shape of new Set(results.map((r) => r.shape))) {
+    const of = (m: Method) => results.find((r) => r.shape === shape && r.m === m)?.ours.seconds;
+    const [fp32, bf16] = [of('lisa'), of('lisa-bf16')];
+    if (fp32 && bf16) console.log(`${shape.label}: LISA fp32 / bf16-matmul median step time = ${(median(fp32) / median(bf16)).toFixed(2)}x`);
+  }
   if (profiles.length) console.log(`\n## Profile (mean per timed step)\n\n${profiles.join('\n')}`);
 }
 
