@@ -4,6 +4,7 @@
 // Prints one markdown table: min/median/max step seconds, peak RSS, the ratio and model FLOP utilisation.
 //   node --import tsx bench/step.ts [--rows gpt2-256,gpt2-512x4,llama-256] [--methods full,lora,lisa]
 //     [--steps 3] [--threads 2] [--torch-threads best|1|2] [--no-torch] [--profile] [--matmul-precision bfloat16]
+//     [--weight-dtype bfloat16]
 //   --methods also takes lisa-bf16 (LISA with matmulPrecision bfloat16; a default row on AVX512_BF16 CPUs).
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -36,7 +37,7 @@ const opt = (name: string, d: string) => (argv.includes(`--${name}`) ? argv[argv
 const flag = (name: string) => argv.includes(`--${name}`);
 
 // ---- child: one (shape, method) in this process -------------------------------------------------------------
-async function child(spec: { shape: string; method: Method; steps: number; threads: number; profile: boolean; bf16: boolean }): Promise<ChildResult> {
+async function child(spec: { shape: string; method: Method; steps: number; threads: number; profile: boolean; bf16: boolean; bf16Weights: boolean }): Promise<ChildResult> {
   const { nativeAddon } = await import('../src/backends/cpu-native.js');
   const { setDefaultBackend, useBackend } = await import('../src/backends/index.js');
   const { profileBackend, formatProfile } = await import('../src/backends/profile.js');
@@ -58,6 +59,7 @@ async function child(spec: { shape: string; method: Method; steps: number; threa
   useBackend(prof.backend); // counts GEMM FLOPs always; its timing overhead is a few µs per call
   const model = createModel(parseConfig(shape.hf));
   initWeights(model, new Rng(0));
+  if (spec.bf16Weights) (await import('../src/tensor/precision.js')).castToBf16(model.parameters()); // train.weightDtype
   const optimizer = new AdamW({ lr: 1e-4 });
   const method = spec.method === 'full' ? new FullFineTune(model)
     : spec.method === 'lora' ? new LoraFineTune(model, { rank: RANK, alpha: 2 * RANK, targets: 'all-linear', seed: 0 })
@@ -111,7 +113,8 @@ async function fmaPeak(threads: number): Promise<{ gflops: number; isa: string }
 }
 
 function runChild(shape: string, method: Method, steps: number, threads: number, profile: boolean): ChildResult {
-  const spec = JSON.stringify({ shape, method, steps, threads, profile, bf16: opt('matmul-precision', 'float32') === 'bfloat16' });
+  const spec = JSON.stringify({ shape, method, steps, threads, profile, bf16: opt('matmul-precision', 'float32') === 'bfloat16',
+    bf16Weights: opt('weight-dtype', 'float32') === 'bfloat16' });
   const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', spec],
     { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, LISA_NUM_THREADS: String(threads) } });
   if (r.status !== 0) throw new Error(`lisa-tune ${shape} ${method} failed:\n${r.stderr}`);
