@@ -4,9 +4,12 @@
 //
 // JS exports:
 //   gemm(transA, transB, M, N, K, alpha, beta, batch, a, aOffset, lda, aBatchStride,
-//        b, bOffset, ldb, bBatchStride, c, cOffset, ldc, cBatchStride, bf16Dot?, triangle?, triangleOffset?): void
+//        b, bOffset, ldb, bBatchStride, c, cOffset, ldc, cBatchStride, bf16Dot?, triangle?, triangleOffset?,
+//        cLowerOffset?): void
 //     triangle (0 none, 1 lower, 2 upper) and triangleOffset: op(A) is promised zero on one side of a diagonal
 //     (GemmArgs.tri); the built-in kernels skip those k steps, the others compute the full product.
+//     cLowerOffset >= 0: only C[i][j] with j <= i + cLowerOffset is wanted (GemmArgs.c_lower_off); the built-in
+//     kernels write register tiles wholly past it as zeros (elements past it are zero or the product).
 //     bf16Dot (train.matmulPrecision 'bfloat16'): alpha*A and a float32 B are rounded to bfloat16 (RNE) while
 //     packing (a bfloat16 b is read as it is) and the product accumulates in fp32 (vdpbf16ps, or its exact
 //     emulation), whatever the impl.
@@ -264,6 +267,9 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
       return env.Undefined();
     g.tri = static_cast<int>(tri);
   }
+  if (info.Length() > 23 && !info[23].IsUndefined() &&
+      !ArgInt(info, 23, "cLowerOffset (-1: none)", -1, kMax, &g.c_lower_off))
+    return env.Undefined();
   lisa::run_gemm(p, info.Length() > 20 && info[20].ToBoolean().Value());
   return env.Undefined();
 }

@@ -169,6 +169,10 @@ void gemm_tile(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1
             const float* bp = Bp + jr * kw + w0 * NR;
             const int64_t ks = std::min(kc - w0 * kr.kunit, (w1 - w0) * kr.kunit);  // k steps from word w0
             float* c = g.C + (ic + ir) * g.ldc + jc + jr;
+            if (g.c_lower_off >= 0 && jc + jr > ic + ir + mr - 1 + g.c_lower_off) {  // an unwanted tile: zeros
+              if (pc == 0) scale_tile(c, g.ldc, mr, nr, 0.0f);
+              continue;
+            }
             if (ks <= 0) {  // op(A) is all zero here: C = beta C
               scale_tile(c, g.ldc, mr, nr, beta);
               continue;

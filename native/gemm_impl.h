@@ -25,6 +25,9 @@ struct GemmArgs {
   // for k > i + tri_off; kTriUpper: op(A)[i][k] == 0 for k < i - tri_off.
   int tri = 0;
   int64_t tri_off = 0;
+  // >= 0: only C[i][j] with j <= i + c_lower_off is wanted (causal attention's scores and their gradient); the
+  // built-in driver writes register tiles wholly past that diagonal as zeros instead of computing them.
+  int64_t c_lower_off = -1;
 };
 constexpr int kTriNone = 0, kTriLower = 1, kTriUpper = 2;
 

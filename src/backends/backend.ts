@@ -58,6 +58,9 @@ export interface GemmArgs {
    *  op(A)[i][k] = 0 for k < i - triangleOffset (their transpose). */
   triangle?: 'lower' | 'upper';
   triangleOffset?: number;
+  /** Only C[i][j] with j <= i + cLowerOffset is wanted (causal attention's scores and their gradient): kernels may
+   *  write the elements past that diagonal as zeros instead of computing them (each is then 0 or the product). */
+  cLowerOffset?: number;
 }
 
 /** Precision of the GEMMs of matmul, linear and the LM-head loss: 'float32' (exact products; a bfloat16 weight is

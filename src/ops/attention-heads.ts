@@ -19,9 +19,10 @@ export const denseHeads = (t: Tensor, nkv: number, rows: number, cols: number): 
 
 /** C[b,h] = alpha op(A[b,h]) op(B[b,h]) (beta 0) for every (b, h): one batched GEMM when every operand's batch
  *  stride is nkv head strides (dense), else one batched GEMM (over the kv heads) per b. `triangle`: op(A) is
- *  causal probabilities (or their gradient), 'lower', or their transpose, 'upper' (GemmArgs.triangle). */
+ *  causal probabilities (or their gradient), 'lower', or their transpose, 'upper' (GemmArgs.triangle); 'output':
+ *  only C's causal part is wanted (scores and their gradient, GemmArgs.cLowerOffset). */
 function gemmHeads(be: Backend, d: AttnDims, transA: boolean, transB: boolean, M: number, N: number, K: number,
-  alpha: number, a: Heads, b: Heads, c: Heads, triangle?: 'lower' | 'upper'): void {
+  alpha: number, a: Heads, b: Heads, c: Heads, triangle?: 'lower' | 'upper' | 'output'): void {
   const uniform = [a, b, c].every((x) => x.bStride === d.nkv * x.hStride);
   const [calls, batch] = uniform ? [1, d.B * d.nkv] : [d.B, d.nkv];
   for (let i = 0; i < calls; i++) {
@@ -30,7 +31,7 @@ function gemmHeads(be: Backend, d: AttnDims, transA: boolean, transB: boolean, M
       a: a.t.buf, aOffset: a.offset + i * a.bStride, lda: a.ld, aBatchStride: a.hStride,
       b: b.t.buf, bOffset: b.offset + i * b.bStride, ldb: b.ld, bBatchStride: b.hStride,
       c: c.t.buf, cOffset: c.offset + i * c.bStride, ldc: c.ld, cBatchStride: c.hStride,
-      ...(triangle ? { triangle, triangleOffset: d.Tk - d.T } : {}),
+      ...(triangle === 'output' ? { cLowerOffset: d.Tk - d.T } : triangle ? { triangle, triangleOffset: d.Tk - d.T } : {}),
     });
   }
 }
@@ -45,11 +46,12 @@ export function attendHeads(be: Backend, d: AttnDims, q: Heads, k: Heads, v: Hea
   const { B, nkv, GT, T, Tk, hs } = d;
   const scores = outputLike(q.t, [B, nkv, GT, Tk]);
   const sh = denseHeads(scores, nkv, GT, Tk);
-  gemmHeads(be, d, false, true, GT, Tk, hs, d.scale, q, k, sh);
+  const tri = triangular(d);
+  // softmax never reads the masked scores, so they need not be computed.
+  gemmHeads(be, d, false, true, GT, Tk, hs, d.scale, q, k, sh, tri ? 'output' : undefined);
   const probs = outputLike(scores);
   be.softmax(scores.buf, probs.buf, B * nkv * GT, Tk, d.causal ? T : 0);
   scores.dispose();
-  const tri = triangular(d);
   gemmHeads(be, d, false, false, GT, hs, Tk, 1, denseHeads(probs, nkv, GT, Tk), v, out, tri ? 'lower' : undefined);
   return probs;
 }
@@ -65,7 +67,9 @@ export function attendHeadsBackward(be: Backend, d: AttnDims, q: Heads, k: Heads
   if (gv) gemmHeads(be, d, true, false, Tk, hs, GT, 1, ph, g, gv, upper);
   if (!gq && !gk) return;
   const gp = outputLike(probs);
-  gemmHeads(be, d, false, true, GT, Tk, hs, 1, g, v, denseHeads(gp, nkv, GT, Tk));
+  // dP past the diagonal meets P = 0 (dS = P (dP - rowsum(dP P))): zeros there leave dS unchanged.
+  const out = triangular(d) ? 'output' as const : undefined;
+  gemmHeads(be, d, false, true, GT, Tk, hs, 1, g, v, denseHeads(gp, nkv, GT, Tk), out);
   const gs = outputLike(probs);
   be.softmaxBackward(probs.buf, gp.buf, gs.buf, d.B * nkv * GT, Tk);
   gp.dispose();

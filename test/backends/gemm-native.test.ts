@@ -254,6 +254,52 @@ describe.skipIf(!haveAddon)('native gemm', { timeout: 120_000 }, () => {
         }
         N!.setNumThreads(savedThreads);
       });
+
+      it('a cLowerOffset hint: C[i][j] for j <= i + off has the full product\'s bits, past it 0 or the product', () => {
+        N!.setGemmImpl(impl);
+        const r = rng(78);
+        let seed = 1900, skipped = 0;
+        for (const threads of [1, 2]) {
+          N!.setNumThreads(threads);
+          for (const [ta, tb] of TRANS) {
+            for (const [M, Nn, K, off, opts] of [
+              [37, 53, 40, 0, {}], [256, 256, 64, 0, { batch: 3, pad: true }], [100, 130, 450, 17, { offsets: true }],
+              [64, 200, 30, 100, { alpha: 0.5 }],
+            ] as const) {
+              for (const bf16Dot of [false, true]) {
+                const c = makeCase(r, ta, tb, M, Nn, K, opts);
+                const { a, b, c: c0 } = arrays(c, rng(seed++), NaN);
+                const run = (hint: number) => {
+                  const out = Float32Array.from(c0);
+                  N!.gemm(ta, tb, M, Nn, K, c.alpha, c.beta, c.batch, a, c.aOffset, c.lda, c.aBatchStride,
+                    b, c.bOffset, c.ldb, c.bBatchStride, out, c.cOffset, c.ldc, c.cBatchStride, bf16Dot, 0, 0, hint);
+                  return out;
+                };
+                const full = run(-1), hinted = run(off);
+                let bad = '';
+                for (let t = 0; t < c.batch; t++) {
+                  for (let i = 0; i < M; i++) {
+                    for (let j = 0; j < Nn; j++) {
+                      const at = c.cOffset + t * c.cBatchStride + i * c.ldc + j;
+                      const [want, got] = [full[at]!, hinted[at]!];
+                      if (j <= i + off || got !== 0) {
+                        if (got !== want && !bad) bad = `C[${t}][${i}][${j}] = ${got}, want ${want}`;
+                      } else if (want !== 0) skipped++;
+                    }
+                  }
+                }
+                // Outside the C matrices nothing is written.
+                const touched = full.findIndex((v, at) => Number.isNaN(v) && !Number.isNaN(hinted[at]));
+                expect([bad, touched], `${impl} ${JSON.stringify({ ta, tb, M, Nn, K, off, bf16Dot, threads })}`).toEqual(['', -1]);
+              }
+            }
+          }
+        }
+        // The built-in kernels skip some tiles (the reference computes everything).
+        if (impl === 'reference') expect(skipped).toBe(0);
+        else expect(skipped).toBeGreaterThan(0);
+        N!.setNumThreads(savedThreads);
+      });
     });
   }
 
@@ -279,5 +325,6 @@ describe.skipIf(!haveAddon)('native gemm', { timeout: 120_000 }, () => {
     const c3 = new Float32Array(9);
     expect(() => N!.gemm(false, false, 3, 3, 3, 1, 0, 1, a, 0, 3, 0, b, 0, 3, 0, c3, 0, 3, 0, false, 3, 0)).toThrow(/triangle/);
     expect(() => N!.gemm(false, false, 3, 3, 3, 1, 0, 1, a, 0, 3, 0, b, 0, 3, 0, c3, 0, 3, 0, false, 1, -1)).toThrow(/triangleOffset/);
+    expect(() => N!.gemm(false, false, 3, 3, 3, 1, 0, 1, a, 0, 3, 0, b, 0, 3, 0, c3, 0, 3, 0, false, 0, 0, -2)).toThrow(/cLowerOffset/);
   });
 });
