@@ -303,8 +303,50 @@ GemmKernels portable_kernels() {
   return {kernel_portable, pack_a_portable, pack_b_portable, "portable", pack_b_bf16_portable};
 }
 
+// Depth-split products: K at least this many times max(M, N), and at least kSplitMinK deep (the LM head's input
+// gradient, K = vocabulary). Split along M or N, every thread would pack all of the deep operand it shares.
+constexpr int64_t kSplitRatio = 16, kSplitMinK = 8192, kSplitParts = 2;
+
+// C = alpha op(A) op(B) + beta C of one product whose depth K is split in kSplitParts ranges: part 0 accumulates
+// into C (with beta), the others into scratch, then C += each scratch in part order. The split and the sum
+// order depend only on the shape, never on the thread count, so the bits do not either.
+void gemm_split_k(const GemmArgs& g, const GemmKernels& kr) {
+  static PackBuffers scratch;  // one call at a time (parallel_for is not reentrant)
+  const int64_t MN = g.M * g.N;
+  float* part_c = PackBuffers::grow(scratch.a, scratch.a_cap, (kSplitParts - 1) * MN);
+  parallel_for(kSplitParts, 1, [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      // K range [k0, k1), its ends on the packing's k unit.
+      const int64_t k0 = g.K * s / kSplitParts / kr.kunit * kr.kunit;
+      const int64_t k1 = s + 1 == kSplitParts ? g.K : g.K * (s + 1) / kSplitParts / kr.kunit * kr.kunit;
+      GemmArgs gs = g;
+      gs.K = k1 - k0;
+      gs.A += g.transA ? k0 * g.lda : k0;
+      if (g.Bh) gs.Bh += g.transB ? k0 : k0 * g.ldb;
+      else gs.B += g.transB ? k0 : k0 * g.ldb;
+      if (s > 0) {
+        gs.C = part_c + (s - 1) * MN;
+        gs.ldc = g.N;
+        gs.beta = 0.0f;
+      }
+      gemm_tile(gs, 0, g.M, 0, g.N, kr, nullptr, nullptr);
+    }
+  });
+  parallel_for(g.M, std::max<int64_t>(1, 16384 / g.N), [&](int64_t r0, int64_t r1) {
+    for (int64_t s = 1; s < kSplitParts; ++s)
+      for (int64_t r = r0; r < r1; ++r) {
+        float* c = g.C + r * g.ldc;
+        const float* add = part_c + (s - 1) * MN + r * g.N;
+        for (int64_t j = 0; j < g.N; ++j) c[j] += add[j];
+      }
+  });
+}
+
 void gemm_blocked(const GemmBatch& p, const GemmKernels& kr) {
   const GemmArgs& g = p.g;
+  if (p.batch == 1 && g.tri == kTriNone && g.c_lower_off < 0 && g.K >= kSplitMinK &&
+      g.K >= kSplitRatio * std::max(g.M, g.N))
+    return gemm_split_k(g, kr);
   const int64_t threads = num_threads();
   const double flops = 2.0 * static_cast<double>(g.M) * g.N * g.K * p.batch;
   // Threads used: at most one per ~4 MFLOP, so small products do not pay for waking the pool.

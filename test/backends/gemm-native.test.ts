@@ -169,6 +169,33 @@ describe.skipIf(!haveAddon)('native gemm', { timeout: 120_000 }, () => {
         N!.setNumThreads(savedThreads);
       });
 
+      it('a depth-split product (K >= 8192 and >= 16 max(M, N)): right, and the same bits on 1, 2 and 3 threads (built-in)', () => {
+        N!.setGemmImpl(impl);
+        const r = rng(3);
+        let seed = 300;
+        for (const [ta, tb] of TRANS) {
+          for (const [M, Nn, K, opts] of [[9, 50, 9001, { pad: true, offsets: true, beta: 0.5 }], [17, 3, 8192, {}]] as const) {
+            const c = makeCase(r, ta, tb, M, Nn, K, opts);
+            const outs = [1, 2, 3].map((threads) => {
+              N!.setNumThreads(threads);
+              check(impl, c, seed); // same seed: the same operands on every thread count
+              const { a, b, c: out } = arrays(c, rng(seed), null);
+              for (const bf16Dot of [false, true]) {
+                N!.gemm(ta, tb, M, Nn, K, c.alpha, c.beta, c.batch, a, c.aOffset, c.lda, c.aBatchStride,
+                  b, c.bOffset, c.ldb, c.bBatchStride, out, c.cOffset, c.ldc, c.cBatchStride, bf16Dot);
+              }
+              return out;
+            });
+            if (impl !== 'openblas') { // OpenBLAS's own sum order follows its thread count (bf16 dot never uses it)
+              expect(outs[1]).toEqual(outs[0]);
+              expect(outs[2]).toEqual(outs[0]);
+            }
+            seed++;
+          }
+        }
+        N!.setNumThreads(savedThreads);
+      });
+
       it('lda/ldb/ldc longer than the rows, offsets, alpha and beta', () => {
         N!.setGemmImpl(impl);
         const r = rng(3);
