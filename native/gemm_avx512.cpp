@@ -1,8 +1,8 @@
 // AVX-512 parts of the built-in GEMM (compiled for AVX-512F/BW/VL by a target pragma; only called when
 // cpu_level() is Avx512): an 8x48 register-tiled micro-kernel (24 zmm accumulators, 3 B loads and 8 broadcast
-// FMAs per row per k step) with blocking for Zen 5's caches, and the packing for its 8-row A and 48-column B
+// FMAs per row per k step; 8x16 and 8x32 variants for a narrow last panel) with blocking for Zen 5's caches, and the packing for its 8-row A and 48-column B
 // panels, from float32 or bfloat16 B (widened in registers as it is packed).
-// The portable versions in gemm_blocked.cpp are the reference; test/backends/gemm-isa.test.ts compares them.
+// The portable versions in gemm_blocked.cpp are the reference; test/backends/gemm-native.test.ts compares them.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -19,26 +19,30 @@ constexpr int kMR5 = 8;   // tile rows
 constexpr int kNV5 = 3;   // zmm vectors per tile row
 constexpr int kNR5 = 16 * kNV5;
 
-// C tile = Ap^T Bp (+ beta C). Per k step: 3 B vectors, then for each of the 8 rows one broadcast of A and 3
-// FMAs. 24 accumulators + 3 B vectors + 1 broadcast fit in the 32 zmm registers; two FMA pipes of latency 4
-// need >= 8 independent chains, and 24 leave room for load latency.
-void kernel_8x48(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float beta) {
-  __m512 acc[kMR5][kNV5];
+// C tile = Ap^T Bp (+ beta C) over the first 16*NV columns of a 48-column B panel. Per k step: NV B vectors, then
+// for each of the 8 rows one broadcast of A and NV FMAs. NV = 3 (the full tile): 24 accumulators + 3 B vectors
+// + 1 broadcast fit in the 32 zmm registers; two FMA pipes of latency 4 need >= 8 independent chains, and 24
+// leave room for load latency. NV = 1, 2 serve a last panel of <= 16 or <= 32 columns (attention's head size
+// 64 = 48 + 16), which the full tile would compute at a third or two thirds of its rate.
+template <int NV>
+void kernel_8xv(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, float beta) {
+  __m512 acc[kMR5][NV];
 #pragma GCC unroll 8
   for (int r = 0; r < kMR5; ++r)
 #pragma GCC unroll 3
-    for (int v = 0; v < kNV5; ++v) acc[r][v] = _mm512_setzero_ps();
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
   for (int r = 0; r < kMR5; ++r) _mm_prefetch(reinterpret_cast<const char*>(C + r * ldc), _MM_HINT_T0);
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
     _mm_prefetch(reinterpret_cast<const char*>(Ap + 64), _MM_HINT_T0);
-    const __m512 b0 = _mm512_load_ps(Bp), b1 = _mm512_load_ps(Bp + 16), b2 = _mm512_load_ps(Bp + 32);
+    __m512 b[NV];
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(Bp + 16 * v);
 #pragma GCC unroll 8
     for (int r = 0; r < kMR5; ++r) {
       const __m512 a = _mm512_set1_ps(Ap[r]);
-      acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
-      acc[r][2] = _mm512_fmadd_ps(a, b2, acc[r][2]);
+#pragma GCC unroll 3
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
     }
     Ap += kMR5;
     Bp += kNR5;
@@ -48,7 +52,7 @@ void kernel_8x48(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t
   for (int r = 0; r < kMR5; ++r) {
     float* cr = C + r * ldc;
 #pragma GCC unroll 3
-    for (int v = 0; v < kNV5; ++v) {
+    for (int v = 0; v < NV; ++v) {
       __m512 out = acc[r][v];
       if (beta == 1.0f) out = _mm512_add_ps(out, _mm512_loadu_ps(cr + 16 * v));
       else if (beta != 0.0f) out = _mm512_fmadd_ps(bv, _mm512_loadu_ps(cr + 16 * v), out);
@@ -160,8 +164,9 @@ void pack_b_bf16_avx512(bool transB, const uint16_t* B, int64_t ldb, int64_t k0,
 // Blocking for Zen 5 (48 KiB L1d, 1 MiB L2 per core, 32 MiB L3): the B micro-panel (KC*48*4 = 24 KiB at
 // KC = 128... see LISA_KC below) stays in L1 beside a 4 KiB A micro-panel; the packed A block (MC*KC*4) in L2.
 GemmKernels avx512_kernels() {
-  GemmKernels k{kernel_8x48, pack_a_avx512, pack_b_avx512, "avx512", pack_b_bf16_avx512};
+  GemmKernels k{kernel_8xv<kNV5>, pack_a_avx512, pack_b_avx512, "avx512", pack_b_bf16_avx512};
   k.mr = kMR5, k.nr = kNR5;
+  k.narrow[0] = kernel_8xv<1>, k.narrow[1] = kernel_8xv<2>;
   k.mc = 192, k.kc = 192, k.nc = 3072;
   return k;
 }

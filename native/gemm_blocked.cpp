@@ -181,7 +181,13 @@ void gemm_tile(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1
               kr.kernel(ks, ap, bp, c, g.ldc, beta);
               continue;
             }
-            kr.kernel(ks, ap, bp, tmp, NR, 0.0f);  // edge tile: compute full, merge the valid part
+            // A narrow last panel: the kernel for its first 16 or 32 columns, when the ISA has one.
+            const MicroKernel narrow = nr <= 16 ? kr.narrow[0] : nr <= 32 ? kr.narrow[1] : nullptr;
+            if (narrow && mr == MR && nr % 16 == 0) {
+              narrow(ks, ap, bp, c, g.ldc, beta);
+              continue;
+            }
+            (narrow ? narrow : kr.kernel)(ks, ap, bp, tmp, NR, 0.0f);  // edge tile: compute, merge the valid part
             for (int64_t r = 0; r < mr; ++r) {
               float* cr = c + r * g.ldc;
               const float* tr = tmp + r * NR;

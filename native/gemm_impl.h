@@ -69,6 +69,9 @@ struct GemmKernels {
   PackBh pack_b_bf16;
   int mr = kMR, nr = kNR;
   int kunit = 1;      // k steps per packed 32-bit word: 1 (float32), 2 (bfloat16 pairs)
+  // Optional: narrow[i] computes only the first 16*(i+1) columns of a tile (its B panel still NR wide), for a
+  // last panel of at most that many columns; null where the full kernel serves.
+  MicroKernel narrow[2] = {nullptr, nullptr};
   // Cache blocking: MC rows of A (an MC x KC block stays in L2), KC depth, NC columns of B (KC x NC in L3).
   int64_t mc = 144, kc = 256, nc = 3072;
 };
