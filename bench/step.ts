@@ -4,7 +4,9 @@
 // Prints one markdown table: min/median/max step seconds, peak RSS, the ratio and model FLOP utilisation.
 //   node --import tsx bench/step.ts [--rows gpt2-256,gpt2-512x4,llama-256] [--methods full,lora,lisa]
 //     [--steps 3] [--threads 2] [--torch-threads best|1|2] [--no-torch] [--profile] [--matmul-precision bfloat16]
-//     [--weight-dtype bfloat16]
+//     [--weight-dtype bfloat16] [--rounds 1]
+//   --rounds R runs each row's methods R times in alternation (fresh processes) and pools their steps, so a slow
+//   spell of the machine falls on every method alike.
 //   --methods also takes lisa-bf16 (LISA with matmulPrecision bfloat16; a default row on AVX512_BF16 CPUs).
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -154,11 +156,12 @@ async function main(): Promise<void> {
   const torchThreads = opt('torch-threads', 'best');
   const withTorch = !flag('no-torch');
   const profile = flag('profile');
+  const rounds = Number(opt('rounds', '1'));
   // The peak is the machine's, so the best measurement counts: it is measured again after every row (a few ms)
   // and the MFU column uses the highest, so a measurement slowed by other processes does not inflate it.
   const peak = await fmaPeak(threads);
   console.log(`CPU: ${cpus()[0]?.model} x ${cpus().length}; FMA peak at the start ${peak.gflops.toFixed(0)} GFLOPS fp32 on ${threads} threads (${peak.isa}); lisa-tune on ${threads} threads`);
-  console.log(`${steps} timed steps after 1 warm-up (${BIG_STEPS} on gpt2-512x4 unless --steps); LISA switches blocks at the last timed step; seconds are min / median / max`);
+  console.log(`${steps} timed steps after 1 warm-up (${BIG_STEPS} on gpt2-512x4 unless --steps)${rounds > 1 ? `, ${rounds} alternating rounds pooled` : ''}; LISA switches blocks at the last timed step; seconds are min / median / max`);
   const results: { shape: Shape; m: Method; ours: ChildResult; theirs: ChildResult | null }[] = [];
   const profiles: string[] = [];
   // torch's better thread count: 'best' tries 1 and 2 threads on the first row's first method, then keeps the
@@ -168,8 +171,16 @@ async function main(): Promise<void> {
   for (const id of rows) {
     const shape = SHAPES.find((s) => s.id === id)!;
     const steps = stepsOf(id);
+    const pooled = new Map<Method, ChildResult>();
+    for (let round = 0; round < rounds; round++) {
+      for (const m of methods) {
+        const r = runChild(id, m, steps, threads, profile && round === 0);
+        const prev = pooled.get(m);
+        pooled.set(m, prev ? { ...prev, seconds: [...prev.seconds, ...r.seconds], maxrssKb: Math.max(prev.maxrssKb, r.maxrssKb) } : r);
+      }
+    }
     for (const m of methods) {
-      const ours = runChild(id, m, steps, threads, profile);
+      const ours = pooled.get(m)!;
       if (ours.profile) profiles.push(`### ${shape.label}, ${m}\n\n${ours.profile}\n`);
       let theirs: ChildResult | null = null;
       if (withTorch && m !== 'lisa-bf16') {
