@@ -5,7 +5,8 @@
 // JS exports:
 //   gemm(transA, transB, M, N, K, alpha, beta, batch, a, aOffset, lda, aBatchStride,
 //        b, bOffset, ldb, bBatchStride, c, cOffset, ldc, cBatchStride, bf16Dot?, triangle?, triangleOffset?,
-//        cLowerOffset?): void
+//        cLowerOffset?, bias?): void
+//     bias (a Float32Array of >= N): C += bias[j] on every row, after alpha op(A) op(B) + beta C.
 //     triangle (0 none, 1 lower, 2 upper) and triangleOffset: op(A) is promised zero on one side of a diagonal
 //     (GemmArgs.tri); the built-in kernels skip those k steps, the others compute the full product.
 //     cLowerOffset >= 0: only C[i][j] with j <= i + cLowerOffset is wanted (GemmArgs.c_lower_off); the built-in
@@ -72,14 +73,15 @@ Impl effective_impl() {
   return impl;
 }
 
-// C = beta * C (beta == 0: zeros, C not read), for K == 0 or alpha == 0.
+// C = beta * C + bias (beta == 0: C not read; no bias: 0), for K == 0 or alpha == 0, and before an OpenBLAS
+// product with a bias (which then runs with beta 1).
 void scale_c(const GemmBatch& p) {
   const GemmArgs& g = p.g;
   for (int64_t b = 0; b < p.batch; ++b) {
     float* C = g.C + b * p.strideC;
     for (int64_t i = 0; i < g.M; ++i) {
       float* row = C + i * g.ldc;
-      for (int64_t j = 0; j < g.N; ++j) row[j] = g.beta == 0.0f ? 0.0f : g.beta * row[j];
+      for (int64_t j = 0; j < g.N; ++j) row[j] = (g.beta == 0.0f ? 0.0f : g.beta * row[j]) + (g.bias ? g.bias[j] : 0.0f);
     }
   }
 }
@@ -116,8 +118,9 @@ bool fits_int(const GemmArgs& g) {
          g.ldc <= INT_MAX;
 }
 
-void run_gemm(const GemmBatch& p, bool bf16_dot) {
-  const GemmArgs& g = p.g;
+void run_gemm(const GemmBatch& p_in, bool bf16_dot) {
+  GemmBatch p = p_in;
+  GemmArgs& g = p.g;
   if (p.batch <= 0 || g.M <= 0 || g.N <= 0) return;
   Impl impl = effective_impl();
   if (impl == Impl::Reference) return gemm_reference(p, bf16_dot);
@@ -126,6 +129,11 @@ void run_gemm(const GemmBatch& p, bool bf16_dot) {
   if (impl == Impl::Portable) return gemm_blocked(p, portable_kernels());
   if (impl == Impl::Avx2) return gemm_blocked(p, avx2_kernels());
   if (impl == Impl::Avx512) return gemm_blocked(p, avx512_kernels());
+  if (impl == Impl::OpenBlas && fits_int(g) && g.bias && (!g.Bh || g_bf16_panels.load())) {
+    scale_c(p);  // C = beta C + bias, then OpenBLAS adds the product
+    g.beta = 1.0f;
+    g.bias = nullptr;
+  }
   if (impl == Impl::OpenBlas && fits_int(g) && g.Bh) {
     if (g_bf16_panels.load()) return sgemm_bf16_panels(p, blas::sgemm());
   } else if (impl == Impl::OpenBlas && fits_int(g)) {
@@ -270,6 +278,17 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   if (info.Length() > 23 && !info[23].IsUndefined() &&
       !ArgInt(info, 23, "cLowerOffset (-1: none)", -1, kMax, &g.c_lower_off))
     return env.Undefined();
+  if (info.Length() > 24 && !info[24].IsUndefined() && !info[24].IsNull()) {  // bias: N floats
+    float* bias;
+    int64_t biasLen;
+    if (!ArgF32(info, 24, "bias", &bias, &biasLen)) return env.Undefined();
+    if (biasLen < g.N) {
+      Napi::RangeError::New(env, "gemm: bias has " + std::to_string(biasLen) + " elements, fewer than N = " +
+                                     std::to_string(g.N)).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    g.bias = bias;
+  }
   lisa::run_gemm(p, info.Length() > 20 && info[20].ToBoolean().Value());
   return env.Undefined();
 }

@@ -119,6 +119,13 @@ inline std::pair<int64_t, int64_t> nonzero_words(const GemmArgs& g, const GemmKe
   return {k0 / kr.kunit, ceil_div(k1, kr.kunit)};
 }
 
+// C[0:mr, 0:nr] (row stride ldc) = beta * C + bias[0:nr] (bias may be null); beta == 0 does not read C.
+inline void start_tile(float* C, int64_t ldc, int64_t mr, int64_t nr, float beta, const float* bias) {
+  for (int64_t r = 0; r < mr; ++r)
+    for (int64_t j = 0; j < nr; ++j)
+      C[r * ldc + j] = (beta == 0.0f ? 0.0f : beta * C[r * ldc + j]) + (bias ? bias[j] : 0.0f);
+}
+
 // C[0:mr, 0:nr] (row stride ldc) = beta * C; beta == 0 writes zeros without reading C.
 inline void scale_tile(float* C, int64_t ldc, int64_t mr, int64_t nr, float beta) {
   if (beta == 1.0f) return;
@@ -145,7 +152,9 @@ void gemm_tile(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1
     const int64_t nc = std::min(nc_max, j1 - jc);
     for (int64_t pc = 0; pc < g.K; pc += kc_max) {
       const int64_t kc = std::min(kc_max, g.K - pc), kw = kwords(kr, kc);
-      const float beta = pc == 0 ? g.beta : 1.0f;
+      // The bias is written into each tile just before its first block's kernel adds to it (beta 1).
+      const bool add_bias = pc == 0 && g.bias;
+      const float beta = pc == 0 && !add_bias ? g.beta : 1.0f;
       if (Bpre) {
         Bp = const_cast<float*>(Bpre) + n_pad * (pc / kr.kunit) + jc * kw;
       } else {
@@ -173,6 +182,7 @@ void gemm_tile(const GemmArgs& g, int64_t i0, int64_t i1, int64_t j0, int64_t j1
               if (pc == 0) scale_tile(c, g.ldc, mr, nr, 0.0f);
               continue;
             }
+            if (add_bias) start_tile(c, g.ldc, mr, nr, g.beta, g.bias + jc + jr);
             if (ks <= 0) {  // op(A) is all zero here: C = beta C
               scale_tile(c, g.ldc, mr, nr, beta);
               continue;
@@ -334,6 +344,7 @@ void gemm_split_k(const GemmArgs& g, const GemmKernels& kr) {
         gs.C = part_c + (s - 1) * MN;
         gs.ldc = g.N;
         gs.beta = 0.0f;
+        gs.bias = nullptr;
       }
       gemm_tile(gs, 0, g.M, 0, g.N, kr, nullptr, nullptr);
     }

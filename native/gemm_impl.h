@@ -28,6 +28,8 @@ struct GemmArgs {
   // >= 0: only C[i][j] with j <= i + c_lower_off is wanted (causal attention's scores and their gradient); the
   // built-in driver writes register tiles wholly past that diagonal as zeros instead of computing them.
   int64_t c_lower_off = -1;
+  // When set: C += bias[j] on every row after alpha op(A) op(B) + beta C (linear's bias; N floats).
+  const float* bias = nullptr;
 };
 constexpr int kTriNone = 0, kTriLower = 1, kTriUpper = 2;
 

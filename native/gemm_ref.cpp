@@ -32,6 +32,7 @@ void gemm_reference(const GemmBatch& p, bool round_a) {
         float* c = &C[i * g.ldc + j];
         double out = round_a ? acc : static_cast<double>(g.alpha) * acc;
         if (g.beta != 0.0f) out += static_cast<double>(g.beta) * static_cast<double>(*c);
+        if (g.bias) out += static_cast<double>(g.bias[j]);
         *c = static_cast<float>(out);
       }
     }

@@ -61,6 +61,9 @@ export interface GemmArgs {
   /** Only C[i][j] with j <= i + cLowerOffset is wanted (causal attention's scores and their gradient): kernels may
    *  write the elements past that diagonal as zeros instead of computing them (each is then 0 or the product). */
   cLowerOffset?: number;
+  /** Added to every row of C after alpha op(A) op(B) + beta C (linear's bias): N values, a float32 buffer on
+   *  cpu-native. */
+  bias?: Buf;
 }
 
 /** Precision of the GEMMs of matmul, linear and the LM-head loss: 'float32' (exact products; a bfloat16 weight is

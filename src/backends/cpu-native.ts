@@ -16,7 +16,7 @@ export interface NativeAddon {
     batch: number, a: F32, aOffset: number, lda: number, aBatchStride: number,
     b: F32 | Bf16Buf, bOffset: number, ldb: number, bBatchStride: number,
     c: F32, cOffset: number, ldc: number, cBatchStride: number, bf16Dot?: boolean,
-    triangle?: number, triangleOffset?: number, cLowerOffset?: number): void;
+    triangle?: number, triangleOffset?: number, cLowerOffset?: number, bias?: F32): void;
   /** impl: what a GEMM runs now; isa: the kernels' ISA level (the CPU's, capped by LISA_CPU / setCpuLevel). */
   gemmInfo(): {
     impl: string; isa: 'avx512' | 'avx2' | 'portable'; openblasAvailable: boolean; avx2: boolean; avx512: boolean;
@@ -182,7 +182,8 @@ function makeBackend(N: NativeAddon): Backend {
       N.gemm(g.transA, g.transB, g.M, g.N, g.K, g.alpha, g.beta, g.batch,
         f(g.a), g.aOffset, g.lda, g.aBatchStride, bf(g.b), g.bOffset, g.ldb, g.bBatchStride,
         f(g.c), g.cOffset, g.ldc, g.cBatchStride, g.bf16Dot === true,
-        g.triangle === undefined ? 0 : TRIANGLE_CODE[g.triangle], g.triangleOffset ?? 0, g.cLowerOffset ?? -1);
+        g.triangle === undefined ? 0 : TRIANGLE_CODE[g.triangle], g.triangleOffset ?? 0, g.cLowerOffset ?? -1,
+        g.bias === undefined ? undefined : f(g.bias));
     },
     softmax: (x, out, rows, cols, causalT) => N.softmax(f(x), f(out), rows, cols, causalT),
     softmaxBackward: (y, g, dx, rows, cols) => N.softmaxBackward(f(y), f(g), f(dx), rows, cols),

@@ -116,21 +116,17 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: L
   const outShape = [...x.shape.slice(0, -1), outF];
   const xd = dense(x);
   const wd = dense(w);
-  const y = outputLike(x, outShape); // the bias copy or the GEMM (beta 0) writes it all
-  let beta = 0;
-  if (bias) {
-    const bd = denseF32(bias); // a bfloat16 bias is widened into a small (out) temporary
-    x.backend.copyStrided(bd.buf, 0, [0, 1], y.buf, 0, [outF, 1], [rows, outF]); // bias broadcast over rows
-    release(bd, bias);
-    beta = 1;
-  }
+  const y = outputLike(x, outShape); // the GEMM (beta 0) writes it all
+  const bd = bias ? denseF32(bias) : null; // a bfloat16 bias is widened into a small (out) temporary
   const transB = layout === 'out_in';
   x.backend.gemm({
-    transA: false, transB, M: rows, N: outF, K: inF, alpha: 1, beta, batch: 1,
+    transA: false, transB, M: rows, N: outF, K: inF, alpha: 1, beta: 0, batch: 1,
     a: xd.buf, aOffset: 0, lda: inF, aBatchStride: 0,
     b: weightBuf(wd), bOffset: 0, ldb: w.shape[1], bBatchStride: 0,
     c: y.buf, cOffset: 0, ldc: outF, cBatchStride: 0, bf16Dot: bf16Dot(),
+    ...(bd ? { bias: bd.buf } : {}), // added to every row in the GEMM's epilogue
   });
+  if (bd) release(bd, bias!);
   release(xd, x);
   release(wd, w);
   const inputs = bias ? [x, w, bias] : [x, w];

@@ -33,11 +33,12 @@ interface Case {
   aOffset: number; lda: number; aBatchStride: number;
   bOffset: number; ldb: number; bBatchStride: number;
   cOffset: number; ldc: number; cBatchStride: number;
+  bias: boolean; // C += bias[j] on every row (GemmArgs.bias)
 }
 
 // A case with the given sizes and layout options; array lengths follow from the layout.
 function makeCase(r: () => number, transA: boolean, transB: boolean, M: number, Nn: number, K: number,
-  opts: { batch?: number; pad?: boolean; offsets?: boolean; broadcast?: 'a' | 'b' | null; alpha?: number; beta?: number } = {}): Case {
+  opts: { batch?: number; pad?: boolean; offsets?: boolean; broadcast?: 'a' | 'b' | null; alpha?: number; beta?: number; bias?: boolean } = {}): Case {
   const batch = opts.batch ?? 1;
   const pad = () => (opts.pad ? 1 + Math.floor(r() * 5) : 0);
   const off = () => (opts.offsets ? Math.floor(r() * 7) : 0);
@@ -51,7 +52,7 @@ function makeCase(r: () => number, transA: boolean, transB: boolean, M: number, 
     alpha: opts.alpha ?? 1, beta: opts.beta ?? 0,
     aOffset: off(), lda, aBatchStride: opts.broadcast === 'a' ? 0 : aSize + off(),
     bOffset: off(), ldb, bBatchStride: opts.broadcast === 'b' ? 0 : bSize + off(),
-    cOffset: off(), ldc, cBatchStride: cSize + off(),
+    cOffset: off(), ldc, cBatchStride: cSize + off(), bias: opts.bias ?? false,
   };
 }
 
@@ -65,11 +66,11 @@ function arrays(c: Case, r: () => number, cFill: number | null) {
   const b = fill(len(c.bOffset, c.bBatchStride, bRows, bCols, c.ldb));
   const cArr = fill(len(c.cOffset, c.cBatchStride, c.M, c.N, c.ldc));
   if (cFill !== null) cArr.fill(cFill);
-  return { a, b, c: cArr };
+  return { a, b, c: cArr, bias: c.bias ? fill(c.N) : undefined };
 }
 
 // Expected C in float64, and a per-element error bound: |C - ref| <= tol * (sum_k |alpha a b| + |beta c|).
-function reference(c: Case, a: Float32Array, b: Float32Array, c0: Float32Array) {
+function reference(c: Case, a: Float32Array, b: Float32Array, c0: Float32Array, bias?: Float32Array) {
   const want = Float64Array.from(c0), mag = new Float64Array(c0.length);
   for (let t = 0; t < c.batch; t++) {
     const A = c.aOffset + t * c.aBatchStride, B = c.bOffset + t * c.bBatchStride, C = c.cOffset + t * c.cBatchStride;
@@ -84,8 +85,8 @@ function reference(c: Case, a: Float32Array, b: Float32Array, c0: Float32Array) 
         }
         const idx = C + i * c.ldc + j;
         const old = c0[idx];
-        want[idx] = c.alpha * s + (c.beta === 0 ? 0 : c.beta * old);
-        mag[idx] = Math.abs(c.alpha) * m + (c.beta === 0 ? 0 : Math.abs(c.beta * old));
+        want[idx] = c.alpha * s + (c.beta === 0 ? 0 : c.beta * old) + (bias?.[j] ?? 0);
+        mag[idx] = Math.abs(c.alpha) * m + (c.beta === 0 ? 0 : Math.abs(c.beta * old)) + Math.abs(bias?.[j] ?? 0);
       }
     }
   }
@@ -94,11 +95,11 @@ function reference(c: Case, a: Float32Array, b: Float32Array, c0: Float32Array) 
 
 function check(impl: string, c: Case, seed: number, cFill: number | null = null): void {
   const r = rng(seed);
-  const { a, b, c: cArr } = arrays(c, r, cFill);
+  const { a, b, c: cArr, bias } = arrays(c, r, cFill);
   const before = Float32Array.from(cArr);
-  const { want, mag } = reference(c, a, b, before);
+  const { want, mag } = reference(c, a, b, before, bias);
   N!.gemm(c.transA, c.transB, c.M, c.N, c.K, c.alpha, c.beta, c.batch, a, c.aOffset, c.lda, c.aBatchStride,
-    b, c.bOffset, c.ldb, c.bBatchStride, cArr, c.cOffset, c.ldc, c.cBatchStride);
+    b, c.bOffset, c.ldb, c.bBatchStride, cArr, c.cOffset, c.ldc, c.cBatchStride, false, 0, 0, -1, bias);
   const tol = 1e-5 + 3e-8 * c.K;
   let bad = 0, first = '';
   for (let i = 0; i < cArr.length; i++) {
@@ -191,6 +192,23 @@ describe.skipIf(!haveAddon)('native gemm', { timeout: 120_000 }, () => {
               expect(outs[2]).toEqual(outs[0]);
             }
             seed++;
+          }
+        }
+        N!.setNumThreads(savedThreads);
+      });
+
+      it('a bias added to every row, with alpha, beta, batches, K == 0 and a NaN-filled C at beta 0', () => {
+        N!.setGemmImpl(impl);
+        const r = rng(4);
+        let seed = 400;
+        for (const threads of [1, 2]) {
+          N!.setNumThreads(threads);
+          for (const [ta, tb] of TRANS) {
+            check(impl, makeCase(r, ta, tb, 37, 100, 50, { bias: true, pad: true, offsets: true }), seed++, NaN);
+            check(impl, makeCase(r, ta, tb, 150, 64, 257, { bias: true, alpha: -0.5, beta: 0.75 }), seed++);
+            check(impl, makeCase(r, ta, tb, 13, 20, 30, { bias: true, batch: 3, beta: 1 }), seed++);
+            check(impl, makeCase(r, ta, tb, 4, 7, 0, { bias: true }), seed++, NaN);  // K == 0: C = bias
+            check(impl, makeCase(r, ta, tb, 9, 40, 9000, { bias: true, beta: 0.5 }), seed++);  // depth-split
           }
         }
         N!.setNumThreads(savedThreads);
@@ -353,5 +371,7 @@ describe.skipIf(!haveAddon)('native gemm', { timeout: 120_000 }, () => {
     expect(() => N!.gemm(false, false, 3, 3, 3, 1, 0, 1, a, 0, 3, 0, b, 0, 3, 0, c3, 0, 3, 0, false, 3, 0)).toThrow(/triangle/);
     expect(() => N!.gemm(false, false, 3, 3, 3, 1, 0, 1, a, 0, 3, 0, b, 0, 3, 0, c3, 0, 3, 0, false, 1, -1)).toThrow(/triangleOffset/);
     expect(() => N!.gemm(false, false, 3, 3, 3, 1, 0, 1, a, 0, 3, 0, b, 0, 3, 0, c3, 0, 3, 0, false, 0, 0, -2)).toThrow(/cLowerOffset/);
+    expect(() => N!.gemm(false, false, 3, 3, 3, 1, 0, 1, a, 0, 3, 0, b, 0, 3, 0, c3, 0, 3, 0, false, 0, 0, -1, new Float32Array(2)))
+      .toThrow(/bias has 2 elements/);
   });
 });

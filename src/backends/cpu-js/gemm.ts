@@ -1,4 +1,5 @@
-// cpu-js batched GEMM: C_b = alpha * op(A_b) @ op(B_b) + beta * C_b, dot products accumulated in float64.
+// cpu-js batched GEMM: C_b = alpha * op(A_b) @ op(B_b) + beta * C_b (+ bias on every row), dot products
+// accumulated in float64.
 // A bfloat16 B (a stored weight) is widened one row of op(B) at a time into a small scratch row; with bf16Dot,
 // alpha * A and a float32 B are rounded to bfloat16 first (round to nearest even, denormals to zero, as
 // vcvtneps2bf16).
@@ -57,6 +58,7 @@ export function gemm(g: GemmArgs): void {
       } else {
         for (let j = 0; j < N; j++) c[ci + j] = scaleOut * acc[j]! + beta * c[ci + j]!;
       }
+      if (g.bias) for (let j = 0; j < N; j++) c[ci + j] += g.bias[j]!;
     }
   }
 }
