@@ -41,6 +41,7 @@
 #include "fma_peak.h"
 #include "gemm_impl.h"
 #include "register.h"
+#include "kernels.h"
 #include "threadpool.h"
 
 namespace lisa {
@@ -329,6 +330,7 @@ Napi::Value SetCpuLevel(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   lisa::set_cpu_cap(level);
+  lisa::reset_kernel_table();  // the row kernels' table follows the cap too
   return env.Undefined();
 }
 

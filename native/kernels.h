@@ -50,9 +50,11 @@ struct KernelTable {
 
 extern const KernelTable kPortableTable;  // kernels_portable.cpp: scalar reference, auto-vectorized
 const KernelTable* avx2_table();          // kernels_avx2.cpp (only call after cpu_has_avx2())
+const KernelTable* avx512_table();        // kernels_avx512.cpp (only call when cpu_level() is Avx512)
 bool cpu_has_avx2();                      // AVX2 and FMA at run time
-const KernelTable& kt();                  // the active table (AVX2 when available)
-bool set_kernel_impl(const char* name);   // "avx2" | "portable"; false when unknown or unsupported
+const KernelTable& kt();                  // the active table: the widest cpu_level() allows
+bool set_kernel_impl(const char* name);   // "avx512" | "avx2" | "portable"; false when unknown or unsupported
+void reset_kernel_table();                // kt() chooses again (after the CPU level cap changed)
 
 // Whole-tensor kernels (kernels_shape.cpp, kernels_rows.cpp). Semantics: src/backends/backend.ts.
 // Shapes and strides are int64 arrays of length rank; offsets are in elements.

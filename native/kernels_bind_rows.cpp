@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu_features.h"
 #include "kernels.h"
 #include "kernels_args.h"
 
@@ -250,21 +251,23 @@ Napi::Array Names(Napi::Env env, const char* const* names, int n) {
   return arr;
 }
 
-// kernelInfo() -> { impl: 'avx2' | 'portable', avx2: boolean, unaryOps: string[], binaryOps: string[] }
+// kernelInfo() -> { impl: 'avx512' | 'avx2' | 'portable', avx2: boolean, avx512: boolean, unaryOps: string[],
+//   binaryOps: string[] } (avx512: the AVX-512 table may be chosen, within the LISA_CPU cap)
 Napi::Value KernelInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("impl", Napi::String::New(env, kt().name));
   o.Set("avx2", Napi::Boolean::New(env, cpu_has_avx2()));
+  o.Set("avx512", Napi::Boolean::New(env, cpu_level() == CpuLevel::Avx512));
   o.Set("unaryOps", Names(env, kUnaryNames, U_COUNT));
   o.Set("binaryOps", Names(env, kBinaryNames, B_COUNT));
   return o;
 }
 
-// setKernelImpl('avx2' | 'portable') -> boolean (false: unknown, or AVX2 missing on this CPU)
+// setKernelImpl('avx512' | 'avx2' | 'portable') -> boolean (false: unknown, or missing on this CPU / over the cap)
 Napi::Value SetKernelImpl(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsString()) {
-    Napi::TypeError::New(info.Env(), "setKernelImpl: expected 'avx2' or 'portable'").ThrowAsJavaScriptException();
+    Napi::TypeError::New(info.Env(), "setKernelImpl: expected 'avx512', 'avx2' or 'portable'").ThrowAsJavaScriptException();
     return Undef(info);
   }
   const std::string name = info[0].As<Napi::String>().Utf8Value();

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu_features.h"
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -30,9 +31,16 @@ bool cpu_has_avx2() {
 static const KernelTable* g_table = nullptr;
 
 const KernelTable& kt() {
-  if (!g_table) g_table = cpu_has_avx2() ? avx2_table() : &kPortableTable;
+  if (!g_table) {
+    const CpuLevel level = cpu_level();
+    g_table = level == CpuLevel::Avx512                          ? avx512_table()
+              : level == CpuLevel::Avx2 && cpu_has_avx2()        ? avx2_table()
+                                                                 : &kPortableTable;
+  }
   return *g_table;
 }
+
+void reset_kernel_table() { g_table = nullptr; }
 
 bool set_kernel_impl(const char* name) {
   if (std::strcmp(name, "portable") == 0) {
@@ -41,6 +49,10 @@ bool set_kernel_impl(const char* name) {
   }
   if (std::strcmp(name, "avx2") == 0 && cpu_has_avx2()) {
     g_table = avx2_table();
+    return true;
+  }
+  if (std::strcmp(name, "avx512") == 0 && cpu_level() == CpuLevel::Avx512) {
+    g_table = avx512_table();
     return true;
   }
   return false;

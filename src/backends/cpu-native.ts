@@ -32,9 +32,9 @@ export interface NativeAddon {
   fmaPeak(threads: number, isa?: 'avx512' | 'avx2' | 'portable'): number;
   setNumThreads(n: number): void;
   getNumThreads(): number;
-  kernelInfo(): { impl: 'avx2' | 'portable'; avx2: boolean; unaryOps: string[]; binaryOps: string[] };
+  kernelInfo(): { impl: 'avx512' | 'avx2' | 'portable'; avx2: boolean; avx512: boolean; unaryOps: string[]; binaryOps: string[] };
   /** Switches the non-GEMM kernel table; false when unknown or unsupported on this CPU. */
-  setKernelImpl(name: 'avx2' | 'portable'): boolean;
+  setKernelImpl(name: 'avx512' | 'avx2' | 'portable'): boolean;
   /** meta = [shape, srcStrides, dstStrides] (3*rank values). */
   copyStrided(src: F32, srcOffset: number, dst: F32, dstOffset: number, rank: number, meta: Float64Array): void;
   fill(out: F32, value: number): void;

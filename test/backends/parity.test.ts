@@ -1,4 +1,4 @@
-// Backend parity: every kernel of cpu-native (with each of its kernel tables, AVX2 and portable) against the
+// Backend parity: every kernel of cpu-native (with each of its kernel tables, AVX-512, AVX2 and portable) against the
 // cpu-js reference on seeded random inputs, at odd sizes, single elements and long rows (> 1024 columns).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, BinaryOp, UnaryOp } from '../../src/backends/backend.js';
@@ -12,7 +12,9 @@ if (!native) {
   console.warn(`NOTICE: skipping test/backends/parity.test.ts: cpu-native backend unavailable: ${nativeUnavailableReason()}`);
 }
 const nb = native as Backend;
-const IMPLS: ('avx2' | 'portable')[] = !native ? [] : nativeAddon().kernelInfo().avx2 ? ['avx2', 'portable'] : ['portable'];
+const kinfo = native ? nativeAddon().kernelInfo() : null;
+const IMPLS: ('avx512' | 'avx2' | 'portable')[] = !kinfo ? []
+  : [...(kinfo.avx512 ? ['avx512' as const] : []), ...(kinfo.avx2 ? ['avx2' as const] : []), 'portable'];
 
 // Tolerances. Both backends round each result to float32 once (ulp 6e-8). EXACT: data movement and ops that are
 // correctly rounded on both sides. ROUND: a few float32 roundings in cpu-native vs one in cpu-js (float64 math).
@@ -444,4 +446,57 @@ describe.skipIf(!native)('cpu-native parity with cpu-js', () => {
       });
     });
   }
+});
+
+// The AVX-512 table redoes the AVX2 table's exp-based kernels sixteen lanes wide with the same polynomials and
+// operation order: elementwise results must be the AVX2 bits; row sums (float64, lanes grouped differently) close.
+describe.skipIf(!kinfo?.avx512 || !kinfo.avx2)('kernel tables avx512 vs avx2', () => {
+  const initial = kinfo?.impl ?? 'portable';
+  afterAll(() => { nativeAddon().setKernelImpl(initial); });
+  const under = <T>(impl: 'avx512' | 'avx2', f: () => T): T => {
+    expect(nativeAddon().setKernelImpl(impl)).toBe(true);
+    return f();
+  };
+  // Wide-ranged inputs, special values included (overflow, underflow, the GELU clamp, NaN, signed zeros).
+  const x = Float32Array.from([...randn(70003, 6), 100, -100, 88.8, -104.5, 25, -25, NaN, 0, -0, Infinity, -Infinity]);
+  const n = x.length;
+
+  it('unary exp, sigmoid, gelu, silu and binary geluGrad, siluGrad (unit and broadcast strides): same bits', () => {
+    for (const op of ['exp', 'sigmoid', 'gelu', 'silu', 'tanh'] as UnaryOp[]) {
+      const [a, b] = (['avx512', 'avx2'] as const).map((impl) => under(impl, () => {
+        const out = new Float32Array(n);
+        nb.unary(op, x, out, n, 0, 0);
+        return out;
+      }));
+      expect(a, op).toEqual(b);
+    }
+    const g = randn(n);
+    for (const op of ['geluGrad', 'siluGrad'] as BinaryOp[]) {
+      for (const bStride of [[1], [0]]) {
+        const [a, b] = (['avx512', 'avx2'] as const).map((impl) => under(impl, () => {
+          const out = new Float32Array(n);
+          nb.binary(op, x, 0, [1], g, 0, bStride, out, [n]);
+          return out;
+        }));
+        expect(a, `${op} b stride ${bStride[0]}`).toEqual(b);
+      }
+    }
+  });
+
+  it('softmax (causal too) and cross-entropy over a 50k vocabulary: close, masked entries exactly 0', () => {
+    const rows = 6, cols = 50257;
+    const logits = randn(rows * cols, 4);
+    const targets = Int32Array.from([0, 5, -100, cols - 1, 17, 3]);
+    const [a, b] = (['avx512', 'avx2'] as const).map((impl) => under(impl, () => {
+      const probs = new Float32Array(rows * cols), causal = new Float32Array(rows * cols);
+      nb.softmax(logits, probs, rows, cols, 0);
+      nb.softmax(logits, causal, rows, cols, rows);
+      const losses = new Float32Array(rows), lse = new Float32Array(rows), dl = new Float32Array(rows * cols);
+      nb.crossEntropy(logits, targets, rows, cols, -100, losses, lse);
+      nb.crossEntropyBackward(logits, lse, targets, rows, cols, -100, new Float32Array(rows).fill(0.5), dl);
+      return { probs, causal, losses, lse, dl };
+    }));
+    for (const k of ['probs', 'causal', 'losses', 'lse', 'dl'] as const) expectClose(`${k} avx512 vs avx2`, a[k], b[k], ROUND);
+    for (let r = 0; r < rows; r++) for (let c = r + cols - rows + 1; c < cols; c++) expect(a.causal[r * cols + c]).toBe(0);
+  });
 });
