@@ -3,6 +3,9 @@
 // runs over the packed blocks (its B micro-panel stays in L1). Work is split over the thread pool into tasks
 // (batch items, or column/row ranges of C) handed out through an atomic counter; each thread packs into its
 // own thread-local buffers (the operand shared by all of an item's tasks once per thread), so no barriers.
+// Beside the plain product: a triangle hint skips the k steps where op(A) is zero and cLowerOffset the unwanted
+// tiles of C (causal attention), a bias is written into each C tile right before its first kernel call, and a
+// product deep in K (the LM head's input gradient) is split in two K ranges, one per thread.
 // Also holds the portable (scalar, compiler-vectorised) packing and micro-kernel used when AVX2/FMA is missing.
 #include <algorithm>
 #include <atomic>
@@ -327,7 +330,7 @@ constexpr int64_t kSplitRatio = 16, kSplitMinK = 8192, kSplitParts = 2;
 // into C (with beta), the others into scratch, then C += each scratch in part order. The split and the sum
 // order depend only on the shape, never on the thread count, so the bits do not either.
 void gemm_split_k(const GemmArgs& g, const GemmKernels& kr) {
-  static PackBuffers scratch;  // one call at a time (parallel_for is not reentrant)
+  thread_local PackBuffers scratch;  // the caller's: the pool's threads write into it during this call only
   const int64_t MN = g.M * g.N;
   float* part_c = PackBuffers::grow(scratch.a, scratch.a_cap, (kSplitParts - 1) * MN);
   parallel_for(kSplitParts, 1, [&](int64_t s0, int64_t s1) {
