@@ -73,9 +73,9 @@ export interface NativeAddon {
 
 /** Integer op codes passed to the addon: the index in UNARY_OPS / BINARY_OPS (native/kernels.h mirrors them). */
 export const UNARY_CODE = Object.fromEntries(UNARY_OPS.map((op, i) => [op, i])) as Record<UnaryOp, number>;
+export const BINARY_CODE = Object.fromEntries(BINARY_OPS.map((op, i) => [op, i])) as Record<BinaryOp, number>;
 /** GemmArgs.triangle as the addon's code (native/gemm_impl.h kTriLower, kTriUpper). */
 const TRIANGLE_CODE = { lower: 1, upper: 2 } as const;
-export const BINARY_CODE = Object.fromEntries(BINARY_OPS.map((op, i) => [op, i])) as Record<BinaryOp, number>;
 
 /** build/lisa_native.node, two levels above this file in both src/backends and dist/backends; LISA_NATIVE_ADDON
  *  names another build (the sanitizer build of `npm run test:sanitize`). */
