@@ -29,14 +29,13 @@ export function defaultChunkRows(V: number, bytesPerElement = 4): number {
   return Math.max(1, Math.floor(CHUNK_BYTES / (bytesPerElement * Math.max(1, V))));
 }
 
-/** logits[0 .. n*V) = x[r0 .. r0+n) Wᵀ (+ b), as linear() computes them (bias first, then GEMM with beta 1). */
+/** logits[0 .. n*V) = x[r0 .. r0+n) Wᵀ (+ b), as linear() computes them (the bias added in the GEMM's epilogue). */
 function chunkLogits(be: Backend, x: Buf, w: Buf | Bf16Buf, b: Buf | null, r0: number, n: number, C: number, V: number, logits: Buf): void {
-  if (b) be.copyStrided(b, 0, [0, 1], logits, 0, [V, 1], [n, V]); // bias broadcast over the chunk's rows
   be.gemm({
-    transA: false, transB: true, M: n, N: V, K: C, alpha: 1, beta: b ? 1 : 0, batch: 1,
+    transA: false, transB: true, M: n, N: V, K: C, alpha: 1, beta: 0, batch: 1,
     a: x, aOffset: r0 * C, lda: C, aBatchStride: 0,
     b: w, bOffset: 0, ldb: C, bBatchStride: 0,
-    c: logits, cOffset: 0, ldc: V, cBatchStride: 0, bf16Dot: bf16Dot(),
+    c: logits, cOffset: 0, ldc: V, cBatchStride: 0, bf16Dot: bf16Dot(), ...(b ? { bias: b } : {}),
   });
 }
 
