@@ -113,12 +113,14 @@ describe.skipIf(!have)('GEMM ISA levels and bf16 GEMMs', { timeout: 300_000 }, (
     N?.setGemmImpl('auto');
   });
 
-  it('setCpuLevel caps the ISA that gemmInfo reports and the built-in GEMM runs', () => {
+  it('setCpuLevel caps the ISA that gemmInfo reports, the built-in GEMM runs and the row kernels use', () => {
     for (const level of allowed) {
       N!.setCpuLevel(level);
       N!.setGemmImpl('builtin');
       expect(N!.gemmInfo().isa).toBe(level);
       expect(N!.gemmInfo().impl).toBe(level);
+      expect(N!.kernelInfo().impl).toBe(level);
+      expect(N!.kernelInfo().avx512).toBe(level === 'avx512');
       if (level !== 'avx512') expect(() => N!.setGemmImpl('avx512')).toThrow(/not available/);
     }
     N!.setCpuLevel(info!.isa);
