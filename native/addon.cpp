@@ -6,6 +6,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterThreads(env, exports);
   RegisterGemm(env, exports);
   RegisterKernels(env, exports);
+  RegisterAttention(env, exports);
   RegisterInterrupt(env, exports);
   return exports;
 }

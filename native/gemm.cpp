@@ -119,6 +119,18 @@ bool fits_int(const GemmArgs& g) {
          g.ldc <= INT_MAX;
 }
 
+}  // namespace
+
+GemmKernels serial_gemm_kernels() {
+  switch (g_impl.load()) {
+    case Impl::Avx512: return avx512_kernels();
+    case Impl::Avx2: return avx2_kernels();
+    case Impl::Portable: return portable_kernels();
+    default: return builtin_kernels();
+  }
+}
+
+namespace {
 void run_gemm(const GemmBatch& p_in, bool bf16_dot) {
   GemmBatch p = p_in;
   GemmArgs& g = p.g;

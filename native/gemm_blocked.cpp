@@ -362,6 +362,8 @@ void gemm_split_k(const GemmArgs& g, const GemmKernels& kr) {
   });
 }
 
+void gemm_serial(const GemmArgs& g, const GemmKernels& kr) { gemm_tile(g, 0, g.M, 0, g.N, kr, nullptr, nullptr); }
+
 void gemm_blocked(const GemmBatch& p, const GemmKernels& kr) {
   const GemmArgs& g = p.g;
   if (p.batch == 1 && g.tri == kTriNone && g.c_lower_off < 0 && g.K >= kSplitMinK &&

@@ -108,6 +108,12 @@ inline uint16_t f32_to_bf16_rne(float f) {
   return static_cast<uint16_t>(u >> 16);
 }
 
+// C = alpha op(A) op(B) + beta C (with g's hints and bias) on the calling thread only, with kernels kr; M, N, K >= 1
+// (gemm_blocked.cpp). For callers that run their own small products in parallel tasks (fused attention).
+void gemm_serial(const GemmArgs& g, const GemmKernels& kernels);
+// The built-in kernels such a caller uses: the ISA setGemmImpl names (avx512, avx2, portable), else the widest
+// cpu_level() allows (gemm.cpp).
+GemmKernels serial_gemm_kernels();
 // Built-in GEMM over the thread pool. Requires M, N, K >= 1 and alpha != 0 (gemm.cpp handles the rest).
 void gemm_blocked(const GemmBatch& p, const GemmKernels& kernels);
 // Naive triple loop with a double accumulator (gemm_ref.cpp). Handles every size, including K == 0. round_a:

@@ -5,4 +5,5 @@
 void RegisterThreads(Napi::Env env, Napi::Object exports);  // threadpool.cpp: setNumThreads, getNumThreads
 void RegisterGemm(Napi::Env env, Napi::Object exports);     // gemm.cpp: gemm, gemmInfo, setGemmImpl
 void RegisterKernels(Napi::Env env, Napi::Object exports);  // kernels.cpp: elementwise, row ops, adamw
+void RegisterAttention(Napi::Env env, Napi::Object exports);  // attention_bind.cpp: attentionForward/Backward
 void RegisterInterrupt(Napi::Env env, Napi::Object exports);  // interrupt.cpp: interruptInstall/Restore/Pending

@@ -66,6 +66,21 @@ export interface GemmArgs {
   bias?: Buf;
 }
 
+/** The (rows, hs) matrices of one attention operand inside buf, one per (batch b, kv head h): row r of (b, h)
+ *  starts at offset + b * bStride + h * hStride + r * ld, its hs values contiguous. */
+export interface AttnHeads { buf: Buf; offset: number; ld: number; hStride: number; bStride: number }
+
+/** Scaled-dot-product attention over B batches of nkv kv heads. Each kv head serves GT / T query heads (GQA, as
+ *  HF's repeat_kv), whose rows are read as one matrix of GT query rows; k and v have Tk rows, all of width hs
+ *  (>= 1; T, Tk >= 1). Query row r sits at position r % T and, when causal (then Tk >= T), sees keys
+ *  j <= r % T + Tk - T. stats (B * nkv * GT * 2 values) holds, per query row, the max of its scaled scores and
+ *  1 / the sum of their exps: written by attention, read by attentionBackward. */
+export interface AttentionArgs {
+  B: number; nkv: number; GT: number; T: number; Tk: number; hs: number; scale: number; causal: boolean;
+  q: AttnHeads; k: AttnHeads; v: AttnHeads;
+  stats: Buf;
+}
+
 /** Precision of the GEMMs of matmul, linear and the LM-head loss: 'float32' (exact products; a bfloat16 weight is
  *  widened); 'bfloat16' rounds both operands to bfloat16 with fp32 accumulation (GemmArgs.bf16Dot). */
 export type MatmulPrecision = 'float32' | 'bfloat16';
@@ -107,6 +122,13 @@ export interface Backend {
   softmax(x: Buf, out: Buf, rows: number, cols: number, causalT: number): void;
   /** dx = y * (g - sum(g * y)) per row. */
   softmaxBackward(y: Buf, g: Buf, dx: Buf, rows: number, cols: number): void;
+
+  /** out = softmax(scale q kᵀ, causal mask) v per query row; writes a.stats. No (T, Tk) matrix outlives the call. */
+  attention(a: AttentionArgs, out: AttnHeads): void;
+  /** The gradients of q, k and v (those not null; written, not accumulated) from g, the output's gradient, with
+   *  the probabilities recomputed from a.stats: dV = Pᵀ g; dS = P (g Vᵀ - rowsum(P g Vᵀ)); dQ = scale dS K;
+   *  dK = scale dSᵀ Q. */
+  attentionBackward(a: AttentionArgs, g: AttnHeads, dq: AttnHeads | null, dk: AttnHeads | null, dv: AttnHeads | null): void;
 
   /** Per row: lse = logsumexp(logits); loss = lse - logits[target]; rows whose target == ignoreIndex get
    *  loss 0. Writes losses (rows) and lse (rows). */

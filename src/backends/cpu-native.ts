@@ -2,7 +2,7 @@
 // into a reused Float64Array, op names become small integer codes, and every call goes straight to the addon.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Backend, Bf16Buf, BinaryOp, Buf, DType, GemmArgs, UnaryOp } from './backend.js';
+import type { AttentionArgs, AttnHeads, Backend, Bf16Buf, BinaryOp, Buf, DType, GemmArgs, UnaryOp } from './backend.js';
 import { BINARY_OPS, UNARY_OPS } from './backend.js';
 import { BackendError } from '../util/errors.js';
 
@@ -47,6 +47,11 @@ export interface NativeAddon {
   sumSquares(x: F32, n: number): number;
   softmax(x: F32, out: F32, rows: number, cols: number, causalT: number): void;
   softmaxBackward(y: F32, g: F32, dx: F32, rows: number, cols: number): void;
+  /** meta = [B, nkv, GT, T, Tk, hs, scale, causal, then offset, ld, hStride, bStride of q, k, v, out]. */
+  attentionForward(meta: Float64Array, q: F32, k: F32, v: F32, out: F32, stats: F32): void;
+  /** meta = [the 8 dims, then the layouts of q, k, v, g, dq, dk, dv]. */
+  attentionBackward(meta: Float64Array, q: F32, k: F32, v: F32, stats: F32, g: F32, dq: F32 | null, dk: F32 | null,
+    dv: F32 | null): void;
   crossEntropy(logits: F32, targets: Int32Array, rows: number, V: number, ignoreIndex: number, losses: F32,
     lse: F32): void;
   crossEntropyBackward(logits: F32, lse: F32, targets: Int32Array, rows: number, V: number, ignoreIndex: number,
@@ -138,6 +143,13 @@ function makeBackend(N: NativeAddon): Backend {
     }
     return meta;
   };
+  // attention's dims and operand layouts (AttnHeads without the buffer; zeros for a missing gradient).
+  const attnMeta = (a: AttentionArgs, heads: readonly (AttnHeads | null)[]): Float64Array => {
+    const m = new Float64Array(8 + 4 * heads.length);
+    m.set([a.B, a.nkv, a.GT, a.T, a.Tk, a.hs, a.scale, a.causal ? 1 : 0]);
+    heads.forEach((h, i) => { if (h) m.set([h.offset, h.ld, h.hStride, h.bStride], 8 + 4 * i); });
+    return m;
+  };
   // Callers only pass Float32Array to a backend whose supports('float64') is false.
   const f = (b: Buf): F32 => b as F32;
   const fn = (b: Buf | null): F32 | null => b as F32 | null;
@@ -187,6 +199,11 @@ function makeBackend(N: NativeAddon): Backend {
     },
     softmax: (x, out, rows, cols, causalT) => N.softmax(f(x), f(out), rows, cols, causalT),
     softmaxBackward: (y, g, dx, rows, cols) => N.softmaxBackward(f(y), f(g), f(dx), rows, cols),
+    attention: (a, out) =>
+      N.attentionForward(attnMeta(a, [a.q, a.k, a.v, out]), f(a.q.buf), f(a.k.buf), f(a.v.buf), f(out.buf), f(a.stats)),
+    attentionBackward: (a, g, dq, dk, dv) =>
+      N.attentionBackward(attnMeta(a, [a.q, a.k, a.v, g, dq, dk, dv]), f(a.q.buf), f(a.k.buf), f(a.v.buf), f(a.stats),
+        f(g.buf), dq && f(dq.buf), dk && f(dk.buf), dv && f(dv.buf)),
     crossEntropy: (logits, targets, rows, V, ignoreIndex, losses, lse) =>
       N.crossEntropy(f(logits), targets, rows, V, ignoreIndex, f(losses), f(lse)),
     crossEntropyBackward: (logits, lse, targets, rows, V, ignoreIndex, scale, dlogits) =>

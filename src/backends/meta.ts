@@ -25,6 +25,8 @@ export const meta: Backend = {
   gemm: nothing,
   softmax: nothing,
   softmaxBackward: nothing,
+  attention: nothing,
+  attentionBackward: nothing,
   crossEntropy: nothing,
   crossEntropyBackward: nothing,
   layerNorm: nothing,

@@ -1,6 +1,6 @@
 // A Backend decorator that times every kernel call by kind (GEMM by shape, with its FLOPs; attention's batched
 // GEMMs and softmax; norms; cross-entropy; AdamW; elementwise; other) and counts GEMM FLOPs exactly.
-import type { Backend, GemmArgs } from './backend.js';
+import type { AttentionArgs, Backend, GemmArgs } from './backend.js';
 
 export type OpKind = 'gemm' | 'attention' | 'norm' | 'cross-entropy' | 'adamw' | 'elementwise' | 'other';
 
@@ -15,7 +15,7 @@ export interface Profile {
 }
 
 const KIND: Record<string, OpKind> = {
-  softmax: 'attention', softmaxBackward: 'attention',
+  softmax: 'attention', softmaxBackward: 'attention', attention: 'attention', attentionBackward: 'attention',
   layerNorm: 'norm', layerNormBackward: 'norm', rmsNorm: 'norm', rmsNormBackward: 'norm',
   crossEntropy: 'cross-entropy', crossEntropyBackward: 'cross-entropy',
   adamw: 'adamw', adamwMany: 'adamw',
@@ -25,6 +25,13 @@ const KIND: Record<string, OpKind> = {
 /** "MxNxK" with the transposes and batch; the batched (batch > 1) GEMMs are attention's score and value products. */
 function gemmKey(g: GemmArgs): string {
   return `${g.M}x${g.N}x${g.K}${g.transA ? ' Aᵀ' : ''}${g.transB ? ' Bᵀ' : ''}${g.batch > 1 ? ` x${g.batch}` : ''}${g.b instanceof Uint16Array ? ' bf16' : ''}`;
+}
+
+/** Key and model FLOPs of a fused attention call: the forward's two products (scores, P V) or the backward's four
+ *  (dV, dP, dQ, dK), each counted over the whole (GT, Tk) as for an unmasked head. */
+function attentionCost(k: string, a: AttentionArgs): [string, number] {
+  const products = k === 'attention' ? 2 : 4;
+  return [`fused ${k === 'attention' ? 'fwd' : 'bwd'} ${a.B * a.nkv} heads ${a.GT}x${a.Tk}x${a.hs}`, products * 2 * a.B * a.nkv * a.GT * a.Tk * a.hs];
 }
 
 /** Wraps `inner` so that every kernel call is timed (performance.now() around the synchronous native call). */
@@ -59,7 +66,11 @@ export function profileBackend(inner: Backend): Profile {
     wrapped[k] = (...a: unknown[]) => {
       const t = performance.now();
       const r = call.apply(inner, a);
-      add(kind, k === 'unary' || k === 'binary' ? `${k} ${String(a[0])}` : k, (performance.now() - t) / 1000, 0);
+      const seconds = (performance.now() - t) / 1000;
+      if (k === 'attention' || k === 'attentionBackward') {
+        const [key, flops] = attentionCost(k, a[0] as AttentionArgs);
+        add(kind, key, seconds, flops);
+      } else add(kind, k === 'unary' || k === 'binary' ? `${k} ${String(a[0])}` : k, seconds, 0);
       return r;
     };
   }

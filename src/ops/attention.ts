@@ -1,13 +1,18 @@
 // Fused scaled-dot-product self-attention with a causal mask and grouped-query heads (GQA): each group of
 // nh / nkv query heads shares one key/value head, as HF's repeat_kv; and its form for GPT-2's packed q|k|v
-// projection. Both save the probabilities for backward.
+// projection. Both run the backend's fused kernel (Backend.attention), which keeps no (T, Tk) matrix: backward
+// recomputes the probabilities from two saved numbers per query row.
+import type { AttentionArgs, AttnHeads } from '../backends/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { fmtShape } from '../util/shape.js';
 import { checkNumber, checkOpts, checkRank, checkSame, checkTensor } from './validate.js';
 import { copies, dense, outputLike } from './alloc.js';
-import { attendHeads, attendHeadsBackward, denseHeads, type AttnDims, type Heads } from './attention-heads.js';
+
+/** The heads of a contiguous (B, nkv, rows, cols) tensor (rows = group * T for queries). */
+const denseHeads = (t: Tensor, nkv: number, rows: number, cols: number): AttnHeads =>
+  ({ buf: t.buf, offset: t.offset, ld: cols, hStride: rows * cols, bStride: nkv * rows * cols });
 
 export interface AttentionOpts {
   /** Mask future keys (default true). With a longer key axis (KV cache), query t sees keys <= t + Tk - T. */
@@ -35,25 +40,28 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts =
   const causal = opts.causal ?? true;
   if (typeof causal !== 'boolean') throw new ArgumentError('attention: causal must be a boolean');
   if (causal && Tk < T) throw new ShapeError(`attention: causal attention needs at least as many keys (${Tk}) as queries (${T})`);
+  if (Tk === 0 && T > 0) throw new ShapeError('attention: k and v have no keys (Tk = 0)');
   const scale = checkNumber('attention', 'scale', opts.scale ?? 1 / Math.sqrt(hs));
-  const group = nh / nkv;
-  const d: AttnDims = { B, nkv, GT: group * T, T, Tk, hs, scale, causal }; // q viewed as (B, nkv, group*T, hs)
+  const GT = (nh / nkv) * T; // q viewed as (B, nkv, group*T, hs)
   const be = q.backend;
   const qd = dense(q);
   const kd = dense(k);
   const vd = dense(v);
   const heads = (t: Tensor, rows: number) => denseHeads(t, nkv, rows, hs);
   const out = outputLike(q); // (B, nh, T, hs)
-  const probs = attendHeads(be, d, heads(qd, d.GT), heads(kd, Tk), heads(vd, Tk), heads(out, d.GT));
+  const dims = { B, nkv, GT, T, Tk, hs, scale, causal };
+  const stats = outputLike(q, [B, nkv, GT, 2]); // the softmax statistics the backward reads
+  const a: AttentionArgs = { ...dims, q: heads(qd, GT), k: heads(kd, Tk), v: heads(vd, Tk), stats: stats.buf };
+  if (hs > 0 && GT > 0) be.attention(a, heads(out, GT));
   return record(out, 'attention', [q, k, v], (g, needs) => {
     const gd = dense(g);
     const gq = needs[0] ? outputLike(q) : null;
     const gk = needs[1] ? outputLike(k) : null;
     const gv = needs[2] ? outputLike(v) : null;
-    attendHeadsBackward(be, d, heads(qd, d.GT), heads(kd, Tk), heads(vd, Tk), probs, heads(gd, d.GT),
-      gq && heads(gq, d.GT), gk && heads(gk, Tk), gv && heads(gv, Tk));
+    if (hs > 0 && GT > 0) be.attentionBackward(a, heads(gd, GT), gq && heads(gq, GT), gk && heads(gk, Tk), gv && heads(gv, Tk));
+    else for (const t of [gq, gk, gv]) if (t) be.fill(t.buf, 0); // no queries: zero gradients (or empty ones)
     return [gq, gk, gv];
-  }, [qd, kd, vd, probs], [probs, ...copies([qd, q], [kd, k], [vd, v])]);
+  }, [qd, kd, vd, stats], [stats, ...copies([qd, q], [kd, k], [vd, v])]);
 }
 
 /** GPT-2's self-attention straight from the packed c_attn output: qkv (B, T, 3*C) holding q, k and v (each nh
@@ -74,18 +82,20 @@ export function qkvAttention(qkv: Tensor, nh: number, opts: AttentionOpts = {}):
   if (typeof causal !== 'boolean') throw new ArgumentError('qkvAttention: causal must be a boolean');
   const hs = C / nh;
   const scale = checkNumber('qkvAttention', 'scale', opts.scale ?? 1 / Math.sqrt(hs));
-  const d: AttnDims = { B, nkv: nh, GT: T, T, Tk: T, hs, scale, causal };
   const be = qkv.backend;
   const xd = dense(qkv);
   // Head h of q, k or v (part 0, 1, 2) in a (B, T, 3C) buffer: rows t at stride 3C, from column part*C + h*hs.
-  const part = (t: Tensor, i: number): Heads => ({ t, offset: t.offset + i * C, ld: 3 * C, hStride: hs, bStride: T * 3 * C });
-  const merged = (t: Tensor): Heads => ({ t, offset: t.offset, ld: C, hStride: hs, bStride: T * C }); // (B, T, C)
+  const part = (t: Tensor, i: number): AttnHeads => ({ buf: t.buf, offset: t.offset + i * C, ld: 3 * C, hStride: hs, bStride: T * 3 * C });
+  const merged = (t: Tensor): AttnHeads => ({ buf: t.buf, offset: t.offset, ld: C, hStride: hs, bStride: T * C }); // (B, T, C)
   const out = outputLike(qkv, [B, T, C]);
-  const probs = attendHeads(be, d, part(xd, 0), part(xd, 1), part(xd, 2), merged(out));
+  const dims = { B, nkv: nh, GT: T, T, Tk: T, hs, scale, causal };
+  const stats = outputLike(qkv, [B, nh, T, 2]);
+  const a: AttentionArgs = { ...dims, q: part(xd, 0), k: part(xd, 1), v: part(xd, 2), stats: stats.buf };
+  if (hs > 0 && T > 0) be.attention(a, merged(out));
   return record(out, 'qkvAttention', [qkv], (g) => {
     const gd = dense(g);
     const gx = outputLike(qkv); // its three parts are written in full
-    attendHeadsBackward(be, d, part(xd, 0), part(xd, 1), part(xd, 2), probs, merged(gd), part(gx, 0), part(gx, 1), part(gx, 2));
+    if (hs > 0 && T > 0) be.attentionBackward(a, merged(gd), part(gx, 0), part(gx, 1), part(gx, 2));
     return [gx];
-  }, [xd, probs], [probs, ...copies([xd, qkv])]);
+  }, [xd, stats], [stats, ...copies([xd, qkv])]);
 }

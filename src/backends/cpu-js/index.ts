@@ -1,6 +1,7 @@
 // The pure-TypeScript reference backend: every kernel, float32 and float64, simple loops.
 import type { Backend, DType } from '../backend.js';
 import { adamw, adamwMany } from './adamw.js';
+import { attention, attentionBackward } from './attention.js';
 import { binary, unary } from './elementwise.js';
 import { embedding, embeddingBackward } from './embedding.js';
 import { gemm } from './gemm.js';
@@ -17,7 +18,7 @@ export const cpuJs: Backend = {
   alloc, read, write, sum, copyStrided, fill,
   unary, binary, sumReduce, sumSquares,
   gemm,
-  softmax, softmaxBackward, crossEntropy, crossEntropyBackward,
+  softmax, softmaxBackward, attention, attentionBackward, crossEntropy, crossEntropyBackward,
   layerNorm, layerNormBackward, rmsNorm, rmsNormBackward,
   rope,
   embedding, embeddingBackward,
