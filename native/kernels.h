@@ -46,6 +46,8 @@ struct KernelTable {
   // out[i] = exp(x[i] - shift) * scale.
   void (*exp_scale)(const float* x, float shift, float scale, float* out, int64_t n);
   void (*adamw)(float* p, const float* g, float* m, float* v, int64_t n, const AdamCoef& c);
+  // acc[i] += double(x[i]) (column sums in float64: each element's sum order is its own, so every table agrees).
+  void (*acc_f64)(double* acc, const float* x, int64_t n);
 };
 
 extern const KernelTable kPortableTable;  // kernels_portable.cpp: scalar reference, auto-vectorized

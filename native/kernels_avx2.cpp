@@ -253,11 +253,21 @@ static void exp_scale(const float* x, float shift, float scale, float* out, int6
   vmap1(x, out, n, [sh, sc](__m256 v) { return _mm256_mul_ps(exp8(_mm256_sub_ps(v, sh)), sc); });
 }
 
+static void acc_f64(double* acc, const float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    _mm256_storeu_pd(acc + i, _mm256_add_pd(_mm256_loadu_pd(acc + i), lo4(v)));
+    _mm256_storeu_pd(acc + i + 4, _mm256_add_pd(_mm256_loadu_pd(acc + i + 4), hi4(v)));
+  }
+  for (; i < n; ++i) acc[i] += static_cast<double>(x[i]);
+}
 }  // namespace avx2
 
 static const KernelTable kAvx2Table = {
     "avx2",      avx2::unary,   avx2::binary,    avx2::sum,       avx2::sumsq,        avx2::sqdev,
     avx2::dot,   avx2::dot3,    avx2::max,       avx2::exp_sum,   avx2::exp_scale,    avx2::adamw_scalar,
+    avx2::acc_f64,
 };
 
 const KernelTable* avx2_table() { return &kAvx2Table; }

@@ -169,6 +169,17 @@ static void exp_scale(const float* x, float shift, float scale, float* out, int6
   const __m512 sh = set1(shift), sc = set1(scale);
   vmap1(x, out, n, [sh, sc](__m512 v) { return _mm512_mul_ps(exp16(_mm512_sub_ps(v, sh)), sc); });
 }
+static void acc_f64(double* acc, const float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    _mm512_storeu_pd(acc + i, _mm512_add_pd(_mm512_loadu_pd(acc + i), lo));
+    _mm512_storeu_pd(acc + i + 8, _mm512_add_pd(_mm512_loadu_pd(acc + i + 8), hi));
+  }
+  for (; i < n; ++i) acc[i] += static_cast<double>(x[i]);
+}
 }  // namespace avx512
 
 const KernelTable* avx512_table() {
@@ -181,6 +192,7 @@ const KernelTable* avx512_table() {
     t.max = avx512::max;
     t.exp_sum = avx512::exp_sum;
     t.exp_scale = avx512::exp_scale;
+    t.acc_f64 = avx512::acc_f64;
     return t;
   }();
   return &table;

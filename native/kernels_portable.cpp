@@ -60,12 +60,17 @@ static void exp_scale(const float* x, float shift, float scale, float* out, int6
   for (int64_t i = 0; i < n; ++i) out[i] = std::exp(x[i] - shift) * scale;
 }
 
+static void acc_f64(double* acc, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] += static_cast<double>(x[i]);
+}
+
 }  // namespace portable
 
 const KernelTable kPortableTable = {
     "portable",        portable::unary_scalar, portable::binary_scalar, portable::sum,
     portable::sumsq,   portable::sqdev,        portable::dot,           portable::dot3,
     portable::max,     portable::exp_sum,      portable::exp_scale,     portable::adamw_scalar,
+    portable::acc_f64,
 };
 
 }  // namespace lisa

@@ -143,7 +143,7 @@ void layer_norm_backward(const float* x, const float* w, const float* mean, cons
       const float* gr = gy + r * C + c0;
       const double mu = mean[r], rs = rstd[r];
       if (dw) for (int64_t j = 0; j < n; ++j) aw[j] += gr[j] * ((xr[j] - mu) * rs);
-      if (db) for (int64_t j = 0; j < n; ++j) ab[j] += gr[j];
+      if (db) t.acc_f64(ab.data(), gr, n);
     }
     if (dw) for (int64_t j = 0; j < n; ++j) dw[c0 + j] = static_cast<float>(dw[c0 + j] + aw[j]);
     if (db) for (int64_t j = 0; j < n; ++j) db[c0 + j] = static_cast<float>(db[c0 + j] + ab[j]);

@@ -238,10 +238,7 @@ void sum_reduce(const float* x, const int64_t* shape, const bool* keep, int rank
     parallel_for(N, grain, [&](int64_t b, int64_t e) {
       std::vector<double> acc(e - b, 0.0);
       double* ap = acc.data();
-      for (int64_t k = 0; k < K; ++k) {
-        const float* row = x + k * N + b;
-        for (int64_t j = 0; j < e - b; ++j) ap[j] += row[j];
-      }
+      for (int64_t k = 0; k < K; ++k) t.acc_f64(ap, x + k * N + b, e - b);
       for (int64_t j = 0; j < e - b; ++j) out[b + j] = static_cast<float>(ap[j]);
     });
   } else {  // general alternating groups: accumulate in x order into a float64 copy of out
