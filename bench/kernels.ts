@@ -1,9 +1,11 @@
 // Single kernels of a GPT-2-small step (seq 256) timed on the addon alone, for what the step profile cannot
 // separate: GELU on each row-kernel table, the 12-head causal P V product with and without the triangle hint (warm,
-// and with P and V evicted from the caches as in a step), and the LM head's input and chunked weight gradients.
+// and with P and V evicted from the caches as in a step), the LM head's input and chunked weight gradients, and the
+// fused attention forward and backward at three sequence lengths.
 // Median ms of --reps calls on 2 threads.   node --import tsx bench/kernels.ts [--reps 40]
 // LISA_NATIVE_ADDON=<path> times another build of the addon (an older commit's, for a before/after).
-import { nativeAddon } from '../src/backends/cpu-native.js';
+import type { AttentionArgs, AttnHeads } from '../src/backends/backend.js';
+import { loadNativeBackend, nativeAddon } from '../src/backends/cpu-native.js';
 
 const N = nativeAddon();
 N.setNumThreads(2);
@@ -52,6 +54,22 @@ for (const bf16 of [false, true]) {
   rows.push([`head dW chunk 50257x768x333 (beta 1), ${tag}`, time(() => N.gemm(true, false, V, C, R, 1, 1, 1, dl, 0, V, 0, h, 0, C, 0, dw, 0, C, 0, bf16), true, 8)]);
 }
 
-console.log(`addon: ${process.env.LISA_NATIVE_ADDON ?? 'build/lisa_native.node'}; GEMM ${N.gemmInfo().impl}, 2 threads; median of ${reps} calls (8 for the head)\n`);
+// Fused attention (Backend.attention / attentionBackward) over GPT-2's packed c_attn output, 12 heads of 64, causal:
+// seq 256 x 1 (the step bench's shape), seq 512 x 4, and seq 2048 (row blocks of 64 rows).
+const be = loadNativeBackend()!;
+for (const [B, T] of [[1, 256], [4, 512], [1, 2048]] as const) {
+  const C = H * hs;
+  const qkv = rand(B * T * 3 * C), gqkv = new Float32Array(qkv.length), out = new Float32Array(B * T * C), g = rand(B * T * C);
+  const part = (buf: Float32Array, i: number): AttnHeads => ({ buf, offset: i * C, ld: 3 * C, hStride: hs, bStride: T * 3 * C });
+  const merged = (buf: Float32Array): AttnHeads => ({ buf, offset: 0, ld: C, hStride: hs, bStride: T * C });
+  const a: AttentionArgs = { B, nkv: H, GT: T, T, Tk: T, hs, scale: 1 / Math.sqrt(hs), causal: true,
+    q: part(qkv, 0), k: part(qkv, 1), v: part(qkv, 2), stats: new Float32Array(B * H * T * 2) };
+  const n = T > 512 ? 8 : reps;
+  rows.push([`fused attention forward, 12 heads, seq ${T} x ${B}`, time(() => be.attention(a, merged(out)), false, n)]);
+  rows.push([`fused attention backward, 12 heads, seq ${T} x ${B}`,
+    time(() => be.attentionBackward(a, merged(g), part(gqkv, 0), part(gqkv, 1), part(gqkv, 2)), false, n)]);
+}
+
+console.log(`addon: ${process.env.LISA_NATIVE_ADDON ?? 'build/lisa_native.node'}; GEMM ${N.gemmInfo().impl}, 2 threads; median of ${reps} calls (8 for the head and seq 2048)\n`);
 console.log('| kernel | median |\n|---|---|');
 for (const [k, t] of rows) console.log(`| ${k} | ${t} |`);
