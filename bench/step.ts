@@ -7,7 +7,8 @@
 //     [--weight-dtype bfloat16] [--rounds 1]
 //   --rounds R runs each row's methods R times in alternation (fresh processes) and pools their steps, so a slow
 //   spell of the machine falls on every method alike.
-//   --methods also takes lisa-bf16 (LISA with matmulPrecision bfloat16; a default row on AVX512_BF16 CPUs).
+//   --methods also takes lisa-bf16 (LISA with matmulPrecision bfloat16) and lisa-bf16w (the same with weightDtype
+//   bfloat16 too), default rows on AVX512_BF16 CPUs.
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -26,8 +27,10 @@ const SHAPES: Shape[] = [
   { id: 'llama-256', label: 'Llama 2048w 4 blocks, seq 256 x 1', B: 1, T: 256, hf: LLAMA, torch: llamaTorch },
 ];
 // lisa-bf16: LISA under train.matmulPrecision bfloat16 (issue 13's acceptance 4; no torch counterpart: torch 1.13's
-// CPU autocast is not its best setting), run by default on CPUs with AVX512_BF16.
-const METHODS = ['full', 'lora', 'lisa', 'lisa-bf16'] as const;
+// CPU autocast is not its best setting); lisa-bf16w: the same with train.weightDtype bfloat16, so the frozen
+// weights are read as stored bf16 instead of rounded from fp32 in every GEMM. Both run by default with AVX512_BF16.
+const METHODS = ['full', 'lora', 'lisa', 'lisa-bf16', 'lisa-bf16w'] as const;
+const BF16_ROWS: readonly Method[] = ['lisa-bf16', 'lisa-bf16w'];
 type Method = (typeof METHODS)[number];
 const RANK = 128, GAMMA = 2;
 const BIG_STEPS = 2; // timed steps of the seq-512 batch-4 row by default (each is ~8x a seq-256 step)
@@ -54,14 +57,14 @@ async function child(spec: { shape: string; method: Method; steps: number; threa
   const { Lisa } = await import('../src/finetune/lisa.js');
   const { Rng } = await import('../src/util/rng.js');
   const { setMatmulPrecision } = await import('../src/ops/matmul.js');
-  if (spec.bf16 || spec.method === 'lisa-bf16') setMatmulPrecision('bfloat16'); // train.matmulPrecision
+  if (spec.bf16 || BF16_ROWS.includes(spec.method)) setMatmulPrecision('bfloat16'); // train.matmulPrecision
   const shape = SHAPES.find((s) => s.id === spec.shape)!;
   nativeAddon().setNumThreads(spec.threads);
   const prof = profileBackend(setDefaultBackend('cpu-native'));
   useBackend(prof.backend); // counts GEMM FLOPs always; its timing overhead is a few µs per call
   const model = createModel(parseConfig(shape.hf));
   initWeights(model, new Rng(0));
-  if (spec.bf16Weights) (await import('../src/tensor/precision.js')).castToBf16(model.parameters()); // train.weightDtype
+  if (spec.bf16Weights || spec.method === 'lisa-bf16w') (await import('../src/tensor/precision.js')).castToBf16(model.parameters()); // train.weightDtype
   const optimizer = new AdamW({ lr: 1e-4 });
   const method = spec.method === 'full' ? new FullFineTune(model)
     : spec.method === 'lora' ? new LoraFineTune(model, { rank: RANK, alpha: 2 * RANK, targets: 'all-linear', seed: 0 })
@@ -101,7 +104,8 @@ async function child(spec: { shape: string; method: Method; steps: number; threa
 function row(r: { shape: Shape; m: Method; ours: ChildResult; theirs: ChildResult | null }, peakGflops: number, tThreads: number): string {
   const { shape, m, ours, theirs } = r;
   const mfu = ours.flops / median(ours.seconds) / (peakGflops * 1e9);
-  const label = { full: 'full', lora: `LoRA r=${RANK}`, lisa: `LISA γ=${GAMMA}`, 'lisa-bf16': `LISA γ=${GAMMA}, bf16 matmul` }[m];
+  const label = { full: 'full', lora: `LoRA r=${RANK}`, lisa: `LISA γ=${GAMMA}`, 'lisa-bf16': `LISA γ=${GAMMA}, bf16 matmul`,
+    'lisa-bf16w': `LISA γ=${GAMMA}, bf16 matmul + weights` }[m];
   return `| ${shape.label} | ${label} | ${(ours.flops / 1e9).toFixed(0)} | ` +
     `${spread(ours.seconds)} | ${gib(ours.maxrssKb)} | ${(100 * mfu).toFixed(0)}% | ` +
     (theirs ? `${spread(theirs.seconds)} | ${tThreads} | ${gib(theirs.maxrssKb)} | ${(median(ours.seconds) / median(theirs.seconds)).toFixed(2)} |` : '| | | |');
@@ -146,7 +150,7 @@ async function main(): Promise<void> {
   }
   const rows = opt('rows', SHAPES.map((s) => s.id).join(',')).split(',');
   const { nativeAddon } = await import('../src/backends/cpu-native.js');
-  const defaults = METHODS.filter((m) => m !== 'lisa-bf16' || nativeAddon().gemmInfo().avx512bf16);
+  const defaults = METHODS.filter((m) => !BF16_ROWS.includes(m) || nativeAddon().gemmInfo().avx512bf16);
   const methods = opt('methods', defaults.join(',')).split(',') as Method[];
   for (const r of rows) if (!SHAPES.some((s) => s.id === r)) throw new Error(`--rows: unknown row '${r}' (${SHAPES.map((s) => s.id).join(', ')})`);
   for (const m of methods) if (!METHODS.includes(m)) throw new Error(`--methods: unknown method '${m}' (${METHODS.join(', ')})`);
@@ -183,7 +187,7 @@ async function main(): Promise<void> {
       const ours = pooled.get(m)!;
       if (ours.profile) profiles.push(`### ${shape.label}, ${m}\n\n${ours.profile}\n`);
       let theirs: ChildResult | null = null;
-      if (withTorch && m !== 'lisa-bf16') {
+      if (withTorch && !BF16_ROWS.includes(m)) {
         if (tThreads === 0) {
           const one = runTorch(shape, m, steps, 1);
           const two = runTorch(shape, m, steps, 2);
@@ -206,8 +210,11 @@ async function main(): Promise<void> {
   console.log(`\n${table.join('\n')}`);
   for (const shape of new Set(results.map((r) => r.shape))) {
     const of = (m: Method) => results.find((r) => r.shape === shape && r.m === m)?.ours.seconds;
-    const [fp32, bf16] = [of('lisa'), of('lisa-bf16')];
-    if (fp32 && bf16) console.log(`${shape.label}: LISA fp32 / bf16-matmul median step time = ${(median(fp32) / median(bf16)).toFixed(2)}x`);
+    const fp32 = of('lisa');
+    for (const [m, what] of [['lisa-bf16', 'bf16-matmul'], ['lisa-bf16w', 'bf16-matmul-and-weights']] as const) {
+      const bf16 = of(m);
+      if (fp32 && bf16) console.log(`${shape.label}: LISA fp32 / ${what} median step time = ${(median(fp32) / median(bf16)).toFixed(2)}x`);
+    }
   }
   if (profiles.length) console.log(`\n## Profile (mean per timed step)\n\n${profiles.join('\n')}`);
 }
