@@ -1,5 +1,6 @@
-// A Backend decorator that times every kernel call by kind (GEMM by shape, with its FLOPs; attention's batched
-// GEMMs and softmax; norms; cross-entropy; AdamW; elementwise; other) and counts GEMM FLOPs exactly.
+// A Backend decorator that times every kernel call by kind (GEMM by shape, with its FLOPs; attention: the fused
+// kernel, with its products' FLOPs, and softmax; norms; cross-entropy; AdamW; elementwise; other) and counts GEMM and
+// attention FLOPs exactly.
 import type { AttentionArgs, Backend, GemmArgs } from './backend.js';
 
 export type OpKind = 'gemm' | 'attention' | 'norm' | 'cross-entropy' | 'adamw' | 'elementwise' | 'other';
