@@ -89,7 +89,7 @@ const CASES: Case[] = [
   { B: 2, nkv: 3, group: 1, T: 17, Tk: 17, hs: 20, causal: false },
   { B: 1, nkv: 2, group: 3, T: 33, Tk: 33, hs: 16, causal: true }, // GQA: rows wrap every T
   { B: 1, nkv: 1, group: 2, T: 9, Tk: 40, hs: 8, causal: true }, // a KV cache: 31 earlier keys
-  { B: 1, nkv: 1, group: 1, T: 300, Tk: 300, hs: 64, causal: true }, // 2 row blocks... and 8 backward parts
+  { B: 1, nkv: 1, group: 1, T: 300, Tk: 300, hs: 64, causal: true }, // 2 row blocks, so 2 backward parts
   { B: 1, nkv: 2, group: 1, T: 700, Tk: 700, hs: 24, causal: true }, // 93-row blocks, 4 parts per head
   { B: 2, nkv: 2, group: 2, T: 130, Tk: 130, hs: 64, causal: true, want: [false, true, false] },
   { B: 1, nkv: 3, group: 1, T: 64, Tk: 64, hs: 48, causal: true, want: [true, false, false] },

@@ -20,6 +20,7 @@ describe('typed errors for bad input', () => {
     expect(() => ops.linear(t([2, 3]), t([4, 5]))).toThrow(/linear: x \[2, 3\] has 3 input features but weight \[4, 5\] expects 5/);
     expect(() => ops.layerNorm(t([2, 3]), t([4]), null)).toThrow(/layerNorm: weight \[4\] must be \[3\]/);
     expect(() => ops.attention(t([1, 3, 2, 4]), t([1, 2, 2, 4]), t([1, 2, 2, 4]))).toThrow(/3 query heads are not a multiple of 2/);
+    expect(() => ops.attention(t([1, 2, 2, 4]), t([1, 2, 0, 4]), t([1, 2, 0, 4]), { causal: false })).toThrow(/attention: k and v have no keys \(Tk = 0\)/);
   });
   it('rejects wrong ranks, dtype mismatches and out-of-range indices', () => {
     expect(() => ops.attention(t([3, 2, 4]), t([1, 2, 2, 4]), t([1, 2, 2, 4]))).toThrow(/attention: 'q' must have rank 4/);
