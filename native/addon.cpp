@@ -8,6 +8,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterKernels(env, exports);
   RegisterAttention(env, exports);
   RegisterInterrupt(env, exports);
+  RegisterMemory(env, exports);
   return exports;
 }
 

@@ -7,3 +7,4 @@ void RegisterGemm(Napi::Env env, Napi::Object exports);     // gemm.cpp: gemm, g
 void RegisterKernels(Napi::Env env, Napi::Object exports);  // kernels.cpp: elementwise, row ops, adamw
 void RegisterAttention(Napi::Env env, Napi::Object exports);  // attention_bind.cpp: attentionForward/Backward
 void RegisterInterrupt(Napi::Env env, Napi::Object exports);  // interrupt.cpp: interruptInstall/Restore/Pending
+void RegisterMemory(Napi::Env env, Napi::Object exports);     // memory.cpp: adviseHugePages

@@ -91,6 +91,8 @@ export interface Backend {
   readonly holdsData: boolean;
   supports(dtype: DType): boolean;
   alloc(dtype: DType, n: number): Buf;
+  /** n zeroed bfloat16 bit patterns: a bf16 weight's storage (empty on meta). */
+  allocBits(n: number): Bf16Buf;
 
   /** buf[i] (NaN on meta). */
   read(buf: Buf, i: number): number;

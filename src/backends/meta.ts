@@ -13,6 +13,7 @@ export const meta: Backend = {
   holdsData: false,
   supports: () => true,
   alloc: empty,
+  allocBits: () => new Uint16Array(0),
   read: () => NaN,
   write: nothing,
   sum: () => NaN,

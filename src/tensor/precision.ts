@@ -17,7 +17,7 @@ export function toBf16Rest(p: Parameter): void {
   if (p.isShapeOnly) {
     p.swapStorage(bf16Storage(p.backend, p.size, 'weights'), 'bfloat16'); // meta: logical size only
   } else {
-    const bits = f32ArrayToBf16Bits(p.buf as Float32Array);
+    const bits = f32ArrayToBf16Bits(p.buf as Float32Array, p.backend.allocBits(p.size));
     p.swapStorage(new Storage(bits, 'weights'), 'bfloat16');
   }
   p.bf16Rest = true;

@@ -14,7 +14,7 @@ export const BYTES_PER_ELEMENT: Record<DType, number> = { float32: 4, float64: 8
 /** Storage for n bfloat16 values: bits (plain memory that kernels widen); empty with n*2 logical bytes on a backend
  *  that holds no data (meta). */
 export function bf16Storage(backend: Backend, n: number, category: MemoryCategory): Storage {
-  return new Storage(new Uint16Array(backend.holdsData ? n : 0), category, null, 2 * n);
+  return new Storage(backend.allocBits(n), category, null, 2 * n);
 }
 
 /** A buffer and its accounting. Freed when the last tensor viewing it is disposed. `bytes` is the logical

@@ -5,6 +5,8 @@ export function alloc(dtype: DType, n: number): Buf {
   return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
 }
 
+export const allocBits = (n: number): Uint16Array => new Uint16Array(n);
+
 export function fill(out: Buf, value: number): void {
   out.fill(value);
 }
