@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "register.h"
 

@@ -73,10 +73,18 @@ export interface NativeAddon {
   /** native/interrupt.cpp: catch SIGINT/SIGTERM into a flag (a second signal exits at once), read it, restore. */
   interruptInstall(): void;
   interruptPending(): number;
+  interruptRestore(): void;
   /** MADV_HUGEPAGE on the 2 MiB-aligned part of a's memory (memory.cpp); returns the bytes advised. */
   adviseHugePages(a: ArrayBufferView): number;
-  interruptRestore(): void;
 }
+
+/** Every function of NativeAddon: an addon built from older sources lacks some and is refused at load. */
+const ADDON_FUNCTIONS: readonly (keyof NativeAddon)[] = ['gemm', 'gemmInfo', 'setBf16Gemm', 'setGemmImpl',
+  'setCpuLevel', 'fmaPeak', 'setNumThreads', 'getNumThreads', 'kernelInfo', 'setKernelImpl', 'copyStrided', 'fill',
+  'unary', 'binary', 'sumReduce', 'sumSquares', 'softmax', 'softmaxBackward', 'attentionForward',
+  'attentionBackward', 'crossEntropy', 'crossEntropyBackward', 'layerNorm', 'layerNormBackward', 'rmsNorm',
+  'rmsNormBackward', 'rope', 'embedding', 'embeddingBackward', 'adamw', 'adamwMany', 'interruptInstall',
+  'interruptPending', 'interruptRestore', 'adviseHugePages'];
 
 /** Integer op codes passed to the addon: the index in UNARY_OPS / BINARY_OPS (native/kernels.h mirrors them). */
 export const UNARY_CODE = Object.fromEntries(UNARY_OPS.map((op, i) => [op, i])) as Record<UnaryOp, number>;
@@ -99,6 +107,11 @@ function tryLoad(): void {
   tried = true;
   try {
     const m = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeAddon;
+    const missing = ADDON_FUNCTIONS.filter((k) => typeof m[k] !== 'function');
+    if (missing.length > 0) {
+      reason = `${NATIVE_ADDON_PATH} lacks ${missing.join(', ')} (built from older sources); rebuild it with 'node scripts/build-native.mjs'`;
+      return;
+    }
     const info = m.kernelInfo();
     const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
     if (!same(info.unaryOps, UNARY_OPS) || !same(info.binaryOps, BINARY_OPS)) {
