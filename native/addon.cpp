@@ -9,6 +9,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterAttention(env, exports);
   RegisterInterrupt(env, exports);
   RegisterMemory(env, exports);
+  RegisterBf16Cast(env, exports);
   return exports;
 }
 

@@ -8,3 +8,4 @@ void RegisterKernels(Napi::Env env, Napi::Object exports);  // kernels.cpp: elem
 void RegisterAttention(Napi::Env env, Napi::Object exports);  // attention_bind.cpp: attentionForward/Backward
 void RegisterInterrupt(Napi::Env env, Napi::Object exports);  // interrupt.cpp: interruptInstall/Restore/Pending
 void RegisterMemory(Napi::Env env, Napi::Object exports);     // memory.cpp: adviseHugePages
+void RegisterBf16Cast(Napi::Env env, Napi::Object exports);   // bf16_cast.cpp: castBf16, widenBf16

@@ -93,6 +93,10 @@ export interface Backend {
   alloc(dtype: DType, n: number): Buf;
   /** n zeroed bfloat16 bit patterns: a bf16 weight's storage (empty on meta). */
   allocBits(n: number): Bf16Buf;
+  /** dst[0..n) = src[0..n) rounded to bfloat16 bits (round to nearest even; NaN stays NaN), as util/bf16.ts. */
+  castBf16(src: Buf, dst: Bf16Buf, n: number): void;
+  /** dst[0..n) = the float32 values of bfloat16 bits src[0..n) (exact). */
+  widenBf16(src: Bf16Buf, dst: Buf, n: number): void;
 
   /** buf[i] (NaN on meta). */
   read(buf: Buf, i: number): number;

@@ -76,6 +76,9 @@ export interface NativeAddon {
   interruptRestore(): void;
   /** MADV_HUGEPAGE on the 2 MiB-aligned part of a's memory (memory.cpp); returns the bytes advised. */
   adviseHugePages(a: ArrayBufferView): number;
+  /** native/bf16_cast.cpp: float32 -> bfloat16 bits (RNE) and back, on the thread pool. */
+  castBf16(src: F32, dst: Bf16Buf, n: number): void;
+  widenBf16(src: Bf16Buf, dst: F32, n: number): void;
 }
 
 /** Every function of NativeAddon: an addon built from older sources lacks some and is refused at load. */
@@ -84,7 +87,7 @@ const ADDON_FUNCTIONS: readonly (keyof NativeAddon)[] = ['gemm', 'gemmInfo', 'se
   'unary', 'binary', 'sumReduce', 'sumSquares', 'softmax', 'softmaxBackward', 'attentionForward',
   'attentionBackward', 'crossEntropy', 'crossEntropyBackward', 'layerNorm', 'layerNormBackward', 'rmsNorm',
   'rmsNormBackward', 'rope', 'embedding', 'embeddingBackward', 'adamw', 'adamwMany', 'interruptInstall',
-  'interruptPending', 'interruptRestore', 'adviseHugePages'];
+  'interruptPending', 'interruptRestore', 'adviseHugePages', 'castBf16', 'widenBf16'];
 
 /** Integer op codes passed to the addon: the index in UNARY_OPS / BINARY_OPS (native/kernels.h mirrors them). */
 export const UNARY_CODE = Object.fromEntries(UNARY_OPS.map((op, i) => [op, i])) as Record<UnaryOp, number>;
@@ -187,6 +190,8 @@ function makeBackend(N: NativeAddon): Backend {
       return hugePages(new Float32Array(n));
     },
     allocBits: (n) => hugePages(new Uint16Array(n)),
+    castBf16: (src, dst, n) => N.castBf16(f(src), dst, n),
+    widenBf16: (src, dst, n) => N.widenBf16(src, f(dst), n),
     // Single values and small reductions read from TypeScript: the buffers are ordinary Float32Arrays.
     read: (buf, i) => buf[i]!,
     write: (buf, offset, values) => buf.set(values, offset),

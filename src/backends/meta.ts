@@ -14,6 +14,8 @@ export const meta: Backend = {
   supports: () => true,
   alloc: empty,
   allocBits: () => new Uint16Array(0),
+  castBf16: nothing,
+  widenBf16: nothing,
   read: () => NaN,
   write: nothing,
   sum: () => NaN,

@@ -4,7 +4,6 @@
 // a master replaces its bf16 copy (never both), so 'weights' is what the model's weights occupy right now.
 import { Parameter, Storage, bf16Storage } from './tensor.js';
 import type { DType } from '../backends/backend.js';
-import { bf16BitsArrayToF32, f32ArrayToBf16Bits } from '../util/bf16.js';
 import { DTypeError } from '../util/errors.js';
 
 /** Rounds a float32 parameter to bfloat16 storage (RNE) and marks it bf16Rest; no-op when already bf16. */
@@ -17,7 +16,8 @@ export function toBf16Rest(p: Parameter): void {
   if (p.isShapeOnly) {
     p.swapStorage(bf16Storage(p.backend, p.size, 'weights'), 'bfloat16'); // meta: logical size only
   } else {
-    const bits = f32ArrayToBf16Bits(p.buf as Float32Array, p.backend.allocBits(p.size));
+    const bits = p.backend.allocBits(p.size);
+    p.backend.castBf16(p.buf, bits, p.size);
     p.swapStorage(new Storage(bits, 'weights'), 'bfloat16');
   }
   p.bf16Rest = true;
@@ -27,7 +27,7 @@ export function toBf16Rest(p: Parameter): void {
 export function makeMaster(p: Parameter): void {
   if (!p.bf16Rest || p.dtype === 'float32') return;
   const buf = p.backend.alloc('float32', p.size) as Float32Array; // empty on meta (logical size kept below)
-  if (!p.isShapeOnly) bf16BitsArrayToF32(p.bits, buf);
+  if (!p.isShapeOnly) p.backend.widenBf16(p.bits, buf, p.size);
   p.swapStorage(new Storage(buf, 'weights', null, 4 * p.size), 'float32');
 }
 

@@ -9,13 +9,13 @@ import { layerNorm, layerNormBackward, rmsNorm, rmsNormBackward } from './norms.
 import { sumReduce, sumSquares } from './reduce.js';
 import { rope } from './rope.js';
 import { crossEntropy, crossEntropyBackward, softmax, softmaxBackward } from './rows.js';
-import { alloc, allocBits, copyStrided, fill, read, sum, write } from './strided.js';
+import { alloc, allocBits, castBf16, copyStrided, fill, read, sum, widenBf16, write } from './strided.js';
 
 export const cpuJs: Backend = {
   name: 'cpu-js',
   holdsData: true,
   supports: (dtype: DType) => dtype === 'float32' || dtype === 'float64',
-  alloc, allocBits, read, write, sum, copyStrided, fill,
+  alloc, allocBits, castBf16, widenBf16, read, write, sum, copyStrided, fill,
   unary, binary, sumReduce, sumSquares,
   gemm,
   softmax, softmaxBackward, attention, attentionBackward, crossEntropy, crossEntropyBackward,

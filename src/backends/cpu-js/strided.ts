@@ -1,11 +1,19 @@
 // N-d strided iteration for cpu-js: alloc, fill, read/write/sum from TypeScript, copyStrided, and the odometer helper binary also uses.
 import type { Buf, DType } from '../backend.js';
+import { bf16BitsArrayToF32, bf16BitsToF32, f32ArrayToBf16Bits } from '../../util/bf16.js';
 
 export function alloc(dtype: DType, n: number): Buf {
   return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
 }
 
 export const allocBits = (n: number): Uint16Array => new Uint16Array(n);
+export const castBf16 = (src: Buf, dst: Uint16Array, n: number): void => {
+  f32ArrayToBf16Bits(src instanceof Float32Array ? src.subarray(0, n) : Float32Array.from(src.subarray(0, n)), dst.subarray(0, n));
+};
+export const widenBf16 = (src: Uint16Array, dst: Buf, n: number): void => {
+  if (dst instanceof Float32Array) bf16BitsArrayToF32(src.subarray(0, n), dst.subarray(0, n));
+  else for (let i = 0; i < n; i++) dst[i] = bf16BitsToF32(src[i]!);
+};
 
 export function fill(out: Buf, value: number): void {
   out.fill(value);
