@@ -1,4 +1,4 @@
-// N-d strided iteration for cpu-js: alloc, fill, read/write/sum from TypeScript, copyStrided, and the odometer helper binary also uses.
+// N-d strided iteration for cpu-js: alloc (and bf16 storage with its casts), fill, read/write/sum from TypeScript, copyStrided, and the odometer helper binary also uses.
 import type { Buf, DType } from '../backend.js';
 import { bf16BitsArrayToF32, bf16BitsToF32, f32ArrayToBf16Bits } from '../../util/bf16.js';
 
