@@ -21,43 +21,32 @@ inline uint16_t round_bf16(uint32_t b) {
   return static_cast<uint16_t>((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
 }
 
-// castBf16(src: Float32Array, dst: Uint16Array, n): dst[i] = src[i] rounded to bfloat16 bits.
-Napi::Value CastBf16(const Napi::CallbackInfo& info) {
-  Args a(info, "castBf16", 3);
-  const int64_t n = a.size(2);
-  const float* src = a.f32(0, n);
-  uint16_t* dst = a.u16(1, n);
-  if (a.ok()) {
-    lisa::parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        uint32_t b;
-        std::memcpy(&b, src + i, 4);
-        dst[i] = round_bf16(b);
-      }
-    });
-  }
-  return info.Env().Undefined();
-}
-
+// castBf16(src: Float32Array, dst: Uint16Array, n): dst[i] = src[i] rounded to bfloat16 bits (kRound);
 // widenBf16(src: Uint16Array, dst: Float32Array, n): dst[i] = the float32 value of bfloat16 bits src[i].
-Napi::Value WidenBf16(const Napi::CallbackInfo& info) {
-  Args a(info, "widenBf16", 3);
+template <bool kRound>
+Napi::Value Convert(const Napi::CallbackInfo& info) {
+  Args a(info, kRound ? "castBf16" : "widenBf16", 3);
   const int64_t n = a.size(2);
-  const uint16_t* src = a.u16(0, n);
-  float* dst = a.f32(1, n);
-  if (a.ok()) {
-    lisa::parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        const uint32_t b = static_cast<uint32_t>(src[i]) << 16;
-        std::memcpy(dst + i, &b, 4);
+  void* src = kRound ? static_cast<void*>(a.f32(0, n)) : static_cast<void*>(a.u16(0, n));
+  void* dst = kRound ? static_cast<void*>(a.u16(1, n)) : static_cast<void*>(a.f32(1, n));
+  if (!a.ok()) return info.Env().Undefined();
+  lisa::parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      if constexpr (kRound) {
+        uint32_t b;
+        std::memcpy(&b, static_cast<const float*>(src) + i, 4);
+        static_cast<uint16_t*>(dst)[i] = round_bf16(b);
+      } else {
+        const uint32_t b = static_cast<uint32_t>(static_cast<const uint16_t*>(src)[i]) << 16;
+        std::memcpy(static_cast<float*>(dst) + i, &b, 4);
       }
-    });
-  }
+    }
+  });
   return info.Env().Undefined();
 }
 }  // namespace
 
 void RegisterBf16Cast(Napi::Env env, Napi::Object exports) {
-  exports.Set("castBf16", Napi::Function::New(env, CastBf16, "castBf16"));
-  exports.Set("widenBf16", Napi::Function::New(env, WidenBf16, "widenBf16"));
+  exports.Set("castBf16", Napi::Function::New(env, Convert<true>, "castBf16"));
+  exports.Set("widenBf16", Napi::Function::New(env, Convert<false>, "widenBf16"));
 }
