@@ -82,12 +82,15 @@ export interface NativeAddon {
 }
 
 /** Every function of NativeAddon: an addon built from older sources lacks some and is refused at load. */
-const ADDON_FUNCTIONS: readonly (keyof NativeAddon)[] = ['gemm', 'gemmInfo', 'setBf16Gemm', 'setGemmImpl',
+const ADDON_FUNCTIONS = ['gemm', 'gemmInfo', 'setBf16Gemm', 'setGemmImpl',
   'setCpuLevel', 'fmaPeak', 'setNumThreads', 'getNumThreads', 'kernelInfo', 'setKernelImpl', 'copyStrided', 'fill',
   'unary', 'binary', 'sumReduce', 'sumSquares', 'softmax', 'softmaxBackward', 'attentionForward',
   'attentionBackward', 'crossEntropy', 'crossEntropyBackward', 'layerNorm', 'layerNormBackward', 'rmsNorm',
   'rmsNormBackward', 'rope', 'embedding', 'embeddingBackward', 'adamw', 'adamwMany', 'interruptInstall',
-  'interruptPending', 'interruptRestore', 'adviseHugePages', 'castBf16', 'widenBf16'];
+  'interruptPending', 'interruptRestore', 'adviseHugePages', 'castBf16', 'widenBf16'] as const satisfies readonly (keyof NativeAddon)[];
+// A compile error when a NativeAddon function is missing from the list above.
+const everyFunctionListed: Exclude<keyof NativeAddon, (typeof ADDON_FUNCTIONS)[number]> extends never ? true : never = true;
+void everyFunctionListed;
 
 /** Integer op codes passed to the addon: the index in UNARY_OPS / BINARY_OPS (native/kernels.h mirrors them). */
 export const UNARY_CODE = Object.fromEntries(UNARY_OPS.map((op, i) => [op, i])) as Record<UnaryOp, number>;
